@@ -1,0 +1,1 @@
+"""Application assembly: the service container, the FastAPI app and the web pages."""

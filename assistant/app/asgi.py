@@ -1,0 +1,5 @@
+"""ASGI entry point for uvicorn (``assistant.app.asgi:app``)."""
+
+from assistant.app.main import create_app
+
+app = create_app()

@@ -1,0 +1,47 @@
+"""Builds every service once per process, in layer order, and wires the catalog change hook."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from sqlalchemy import select
+
+from assistant.auth.models import User
+from assistant.catalog.io import read_seed_dir, validate_rows
+from assistant.catalog.service import CatalogService
+from assistant.config import Settings
+from assistant.db import Database
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+
+
+class Container:
+    """One instance of each service (one embedder, one session factory …) for the whole process."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        settings.ensure_dirs()
+        self.db = Database(settings.resolved_database_url)
+        self.db.migrate()
+        self.catalog = CatalogService(self.db)
+
+    def seed_if_empty(self, progress: Progress | None = None) -> int:
+        """Load the seed catalog into an empty store; returns how many resources were loaded."""
+        if self.catalog.count() > 0:
+            return 0
+        rows = read_seed_dir(self.settings.seed_catalog_dir)
+        valid, errors = validate_rows(rows)
+        if errors:
+            raise RuntimeError(f"种子目录有 {len(errors)} 处错误：{errors[:3]}")
+        report = self.catalog.import_resources(valid, None, reason="seed")
+        return len(report.created)
+
+    def has_users(self) -> bool:
+        with self.db.session() as session:
+            return session.scalar(select(User.id).limit(1)) is not None
+
+    def close(self) -> None:
+        self.db.dispose()

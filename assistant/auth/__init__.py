@@ -1,0 +1,1 @@
+"""Users, roles, county scope and API tokens (only hashes are stored)."""

@@ -1,0 +1,7 @@
+"""Imports every domain's ORM models so that ``Base.metadata`` (and Alembic) sees all tables."""
+
+from assistant.audit.models import AuditEvent
+from assistant.auth.models import ApiToken, User
+from assistant.catalog.models import Resource, ResourceChange
+
+__all__ = ["ApiToken", "AuditEvent", "Resource", "ResourceChange", "User"]
