@@ -3,5 +3,6 @@
 from assistant.audit.models import AuditEvent
 from assistant.auth.models import ApiToken, User
 from assistant.catalog.models import Resource, ResourceChange
+from assistant.matching.models import UnmetNeedRecord
 
-__all__ = ["ApiToken", "AuditEvent", "Resource", "ResourceChange", "User"]
+__all__ = ["ApiToken", "AuditEvent", "Resource", "ResourceChange", "UnmetNeedRecord", "User"]

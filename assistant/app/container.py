@@ -1,9 +1,15 @@
-"""Builds every service once per process, in layer order, and wires the catalog change hook."""
+"""Builds every service once per process, in layer order, and wires the catalog change hook.
+
+Services are created on first use (``cached_property``) so a CLI command that needs only the
+catalog never loads the embedding model.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
@@ -12,6 +18,12 @@ from assistant.catalog.io import read_seed_dir, validate_rows
 from assistant.catalog.service import CatalogService
 from assistant.config import Settings
 from assistant.db import Database
+
+if TYPE_CHECKING:
+    from assistant.cases.service import CaseService
+    from assistant.chat.service import ChatService
+    from assistant.matching.engine import MatchingEngine
+    from assistant.planning.service import PlanningService
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +40,31 @@ class Container:
         self.db.migrate()
         self.catalog = CatalogService(self.db)
 
-    def seed_if_empty(self, progress: Progress | None = None) -> int:
+    @cached_property
+    def matcher(self) -> MatchingEngine:
+        from assistant.matching.engine import build_matching
+
+        return build_matching(self.settings, self.db, self.catalog)
+
+    @cached_property
+    def planner(self) -> PlanningService:
+        from assistant.planning.service import PlanningService
+
+        return PlanningService(self.settings, self.catalog)
+
+    @cached_property
+    def cases(self) -> CaseService:
+        from assistant.cases.service import CaseService
+
+        return CaseService(self.db, self.catalog, self.matcher, self.planner)
+
+    @cached_property
+    def chat(self) -> ChatService:
+        from assistant.chat.service import ChatService
+
+        return ChatService(self.settings, self.db, self.catalog, self.matcher, self.planner, self.cases)
+
+    def seed_if_empty(self) -> int:
         """Load the seed catalog into an empty store; returns how many resources were loaded."""
         if self.catalog.count() > 0:
             return 0
@@ -44,4 +80,6 @@ class Container:
             return session.scalar(select(User.id).limit(1)) is not None
 
     def close(self) -> None:
+        if "matcher" in self.__dict__:
+            self.matcher.close()
         self.db.dispose()

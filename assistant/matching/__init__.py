@@ -1,0 +1,1 @@
+"""Matching: embedders, vector + BM25 indexes, need extraction, eligibility, fusion, rerank, reasons."""

@@ -1,0 +1,1 @@
+"""Service plans: drafting (LLM through LangChain, or the offline drafter), grounding, prompts."""

@@ -1,0 +1,46 @@
+"""The service plan (服务方案) as drafted, edited and stored."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class PlanItem(BaseModel):
+    need: str = Field(description="对应的需求（评估原文摘录）")
+    category: str = Field(description="服务类别代码")
+    resource_id: str
+    resource_name: str = ""
+    action: str = Field(default="", description="具体服务内容")
+    frequency: str = Field(default="", description="服务频次，如 每周2次")
+    duration: str = Field(default="", description="服务期限，如 3个月")
+    responsible: str = Field(default="", description="责任机构")
+    start: str = Field(default="", description="开始时间")
+    notes: str = ""
+
+
+class FollowUp(BaseModel):
+    """回访：when, how, and how success is judged."""
+
+    due_in_days: int = Field(ge=0, le=365)
+    method: str = Field(default="电话回访", description="入户 / 电话 / 服务机构反馈")
+    focus: str = Field(default="", description="回访重点")
+    success_criteria: str = Field(default="", description="如何判断服务有效")
+
+
+class UnmetStep(BaseModel):
+    need: str
+    category: str
+    reason: str
+    next_steps: list[str] = Field(default_factory=list, description="资源链接、上报缺口等")
+
+
+class DraftPlan(BaseModel):
+    goals: list[str] = Field(default_factory=list)
+    items: list[PlanItem] = Field(default_factory=list)
+    follow_ups: list[FollowUp] = Field(default_factory=list)
+    unmet: list[UnmetStep] = Field(default_factory=list)
+    summary: str = ""
+    author: str = Field(default="offline", description="写作方式：模型名称，或 offline（离线规则生成，非大模型）")
+    prompt_id: str = ""
+    prompt_hash: str = ""
+    dropped: list[dict[str, str]] = Field(default_factory=list, description="接地校验中被删除的条目及原因")
