@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     match_top_k: int = 5
     match_candidates: int = 50
     rrf_k: int = 60
+    semantic_fallback: bool = True
+    semantic_threshold: float = 0.88
+    semantic_margin: float = 0.01
 
     @field_validator("environment")
     @classmethod

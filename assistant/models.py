@@ -2,7 +2,21 @@
 
 from assistant.audit.models import AuditEvent
 from assistant.auth.models import ApiToken, User
+from assistant.cases.models import Case, FollowUpTask, Plan, PlanVersion, Referral, ReferralEvent
 from assistant.catalog.models import Resource, ResourceChange
 from assistant.matching.models import UnmetNeedRecord
 
-__all__ = ["ApiToken", "AuditEvent", "Resource", "ResourceChange", "UnmetNeedRecord", "User"]
+__all__ = [
+    "ApiToken",
+    "AuditEvent",
+    "Case",
+    "FollowUpTask",
+    "Plan",
+    "PlanVersion",
+    "Referral",
+    "ReferralEvent",
+    "Resource",
+    "ResourceChange",
+    "UnmetNeedRecord",
+    "User",
+]

@@ -9,12 +9,17 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 
 from assistant import __version__
 from assistant.app.container import Container
 from assistant.catalog.router import router as catalog_router
 from assistant.config import Settings, get_settings
 from assistant.errors import DomainError
+from assistant.matching.router import router as matching_router
+from assistant.web import STATIC_DIR
+from assistant.web.router import pages as web_pages
+from assistant.web.router import router as web_router
 
 FIELD_NAMES = {"body": "请求体", "query": "查询参数", "path": "路径参数", "header": "请求头"}
 
@@ -38,6 +43,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         if getattr(app.state, "container", None) is None:
             app.state.container = Container(settings or get_settings())
             app.state.container.seed_if_empty()
+            _ = app.state.container.matcher  # load the embedder and the index once, at start-up
         yield
         if container is None:
             app.state.container.close()
@@ -66,6 +72,10 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         return {"status": "ok", "version": __version__, "resources": c.catalog.count()}
 
     app.include_router(catalog_router)
+    app.include_router(matching_router)
+    app.include_router(web_router)
+    app.include_router(web_pages)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 
 

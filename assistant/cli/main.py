@@ -19,6 +19,8 @@ from assistant.catalog.io import (
     parse_bytes,
     validate_rows,
 )
+from assistant.cli.eval import eval_command
+from assistant.cli.matching import index_app, match_command
 from assistant.config import get_settings
 
 app = typer.Typer(help="黄石市服务类社会救助匹配助手", no_args_is_help=True, pretty_exceptions_enable=False)
@@ -26,6 +28,9 @@ catalog_app = typer.Typer(help="资源目录：校验、导入、导出", no_arg
 users_app = typer.Typer(help="用户与令牌", no_args_is_help=True)
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(users_app, name="users")
+app.add_typer(index_app, name="index")
+app.command("match")(match_command)
+app.command("eval")(eval_command)
 
 
 def fail(message: str, code: int = 1) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
@@ -97,3 +97,9 @@ class MatchResult(BaseModel):
             ],
             "unmet": [u.model_dump() for u in self.unmet],
         }
+
+
+class NeedExtractor(Protocol):
+    """Finds the distinct needs in an assessment. The rule-based one is the default; an LLM one may wrap it."""
+
+    def extract(self, request: MatchRequest) -> list[Need]: ...

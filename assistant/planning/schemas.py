@@ -34,6 +34,16 @@ class UnmetStep(BaseModel):
     next_steps: list[str] = Field(default_factory=list, description="资源链接、上报缺口等")
 
 
+class PlanContent(BaseModel):
+    """服务方案草稿：服务目标、服务安排、回访安排、暂无资源的需求及后续措施、给社工的摘要。"""
+
+    goals: list[str] = Field(default_factory=list, description="服务目标，2—5条，可检验")
+    items: list[PlanItem] = Field(default_factory=list, description="服务安排，只能引用候选资源的 resource_id")
+    follow_ups: list[FollowUp] = Field(default_factory=list, description="回访安排")
+    unmet: list[UnmetStep] = Field(default_factory=list, description="暂无可用资源的需求及后续措施")
+    summary: str = Field(default="", description="给社工的简要说明，三四句话")
+
+
 class DraftPlan(BaseModel):
     goals: list[str] = Field(default_factory=list)
     items: list[PlanItem] = Field(default_factory=list)
@@ -44,3 +54,4 @@ class DraftPlan(BaseModel):
     prompt_id: str = ""
     prompt_hash: str = ""
     dropped: list[dict[str, str]] = Field(default_factory=list, description="接地校验中被删除的条目及原因")
+    fallback_reason: str = Field(default="", description="配置了大模型却改用离线生成的原因（为空表示未回退）")
