@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     match_candidates: int = 50
     rrf_k: int = 60
     semantic_fallback: bool = True
+    classifier_floor: float = 0.3
+    classifier_weight: float = 1.6
     semantic_threshold: float = 0.88
     semantic_margin: float = 0.01
 

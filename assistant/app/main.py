@@ -13,7 +13,10 @@ from fastapi.staticfiles import StaticFiles
 
 from assistant import __version__
 from assistant.app.container import Container
+from assistant.cases.router import router as cases_router
 from assistant.catalog.router import router as catalog_router
+from assistant.chat.openai_compat import router as openai_router
+from assistant.chat.router import router as chat_router
 from assistant.config import Settings, get_settings
 from assistant.errors import DomainError
 from assistant.matching.router import router as matching_router
@@ -72,7 +75,10 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         return {"status": "ok", "version": __version__, "resources": c.catalog.count()}
 
     app.include_router(catalog_router)
+    app.include_router(cases_router)
     app.include_router(matching_router)
+    app.include_router(chat_router)
+    app.include_router(openai_router)
     app.include_router(web_router)
     app.include_router(web_pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -14,13 +14,19 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from assistant.auth.models import Role, User
 from assistant.cases.models import Referral
 from assistant.cases.referrals import RELEASING
+from assistant.db import Database
+from assistant.errors import Forbidden, Invalid
 from assistant.matching.models import UnmetNeedRecord
 from assistant.taxonomy import get_taxonomy
+from assistant.taxonomy.model import CITYWIDE
 
 # Dates in the pilot are Huangshi dates (China has one zone and no daylight saving).
 LOCAL_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
+
+REPORT_ROLES = frozenset({Role.resource_manager.value, Role.admin.value})
 
 UNMET_REASON_LABELS: dict[str, str] = {
     "no_resource": "无对应资源",
@@ -137,6 +143,33 @@ def build_gap_report(
         },
         reason_labels=dict(UNMET_REASON_LABELS),
     )
+
+
+def gap_report(
+    db: Database, user: User, *, date_from: date | None, date_to: date | None, county: str | None
+) -> GapReport:
+    """Unmet needs and capacity refusals by area × category; managers see their county, city staff all."""
+    taxonomy = get_taxonomy()
+    if user.role not in REPORT_ROLES:
+        raise Forbidden("资源缺口报表仅限资源管理员和管理员查看")
+    date_to = date_to or local_today()
+    date_from = date_from or date_to - timedelta(days=29)
+    if date_from > date_to:
+        raise Invalid(f"起始日期 {date_from} 晚于结束日期 {date_to}")
+    if county and county not in taxonomy.areas:
+        raise Invalid(f"未知区划代码 {county!r}")
+    if county == CITYWIDE:
+        if not user.citywide:
+            raise Forbidden(f"全市报表仅限市级人员查看，您可查看{taxonomy.area_label(user.county)}的报表")
+        county = None
+    if county:
+        if not user.can_act_in(county):
+            raise Forbidden(f"您只能查看{taxonomy.area_label(user.county)}的报表")
+        counties: list[str] | None = [county]
+    else:
+        counties = None if user.citywide else [user.county]
+    with db.session() as session:
+        return build_gap_report(session, date_from, date_to, counties)
 
 
 def _reason_codes(report: GapReport) -> list[str]:

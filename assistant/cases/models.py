@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime
 from typing import Any
 
@@ -9,6 +10,11 @@ from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, Uni
 from sqlalchemy.orm import Mapped, mapped_column
 
 from assistant.db.base import Base, utcnow
+
+
+def new_id(prefix: str) -> str:
+    """A short random id with a readable prefix (case-…, plan-…, ref-…, fu-…)."""
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
 class Case(Base):

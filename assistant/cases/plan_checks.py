@@ -88,7 +88,7 @@ def _problem(index: int, item: PlanItem, name: str, code: str, reasons: list[str
         "not_found": "资源不存在",
         "not_eligible": "不符合服务条件",
         "no_capacity": "名额已满",
-        "duplicate": "与前面的条目重复",
+        "duplicate": "重复",
     }[code]
     detail = "；".join(reasons)
     label = f"第 {index + 1} 条（{name or item.resource_id}，编号 {item.resource_id}）"
@@ -132,5 +132,7 @@ def full_problem(index: int, item: PlanItem, name: str) -> ItemProblem:
     return _problem(index, item, name, "no_capacity", [CAPACITY_FULL])
 
 
-def duplicate_problem(index: int, item: PlanItem, name: str) -> ItemProblem:
-    return _problem(index, item, name, "duplicate", ["同一需求重复引用同一资源"])
+def duplicate_problem(
+    index: int, item: PlanItem, name: str, reason: str = "同一需求重复引用同一资源"
+) -> ItemProblem:
+    return _problem(index, item, name, "duplicate", [reason])

@@ -5,10 +5,12 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from assistant.audit.service import record
-from assistant.cases.models import Referral, ReferralEvent
+from assistant.cases.models import Plan, Referral, ReferralEvent, new_id
 from assistant.catalog.service import CatalogService
 from assistant.db import utcnow
 from assistant.errors import Conflict, Invalid
+from assistant.matching.types import Person
+from assistant.planning.schemas import PlanItem
 
 STATUS_LABELS: dict[str, str] = {
     "pending": "待接单",
@@ -144,3 +146,54 @@ def apply_transition(
         },
     )
     return released
+
+
+def open_referral(
+    session: Session, plan: Plan, index: int, item: PlanItem, person: Person, *, counted: bool, actor: str
+) -> Referral:
+    """A pending referral for one confirmed item; ``counted`` says a place was reserved for it."""
+    referral = Referral(
+        id=new_id("ref"),
+        plan_id=plan.id,
+        case_id=plan.case_id,
+        county=plan.county,
+        item_index=index,
+        resource_id=item.resource_id,
+        resource_name=item.resource_name,
+        category=item.category,
+        need=item.need,
+        person_relation=person.relation,
+        place_reserved=counted,
+        status="pending",
+        created_by=actor,
+        updated_by=actor,
+    )
+    session.add(referral)
+    session.flush()
+    session.add(ReferralEvent(referral_id=referral.id, actor=actor, from_status=None, to_status="pending"))
+    if counted:
+        record(
+            session,
+            actor=actor,
+            action="resource.reserve",
+            entity_type="resource",
+            entity_id=item.resource_id,
+            county=plan.county,
+            detail={"referral_id": referral.id, "places": 1},
+        )
+    record(
+        session,
+        actor=actor,
+        action="referral.create",
+        entity_type="referral",
+        entity_id=referral.id,
+        county=plan.county,
+        detail={
+            "case_id": plan.case_id,
+            "plan_id": plan.id,
+            "resource_id": item.resource_id,
+            "category": item.category,
+            "person": person.relation,
+        },
+    )
+    return referral

@@ -63,7 +63,9 @@ class CaseCreate(BaseModel):
 
     model_config = ConfigDict(str_strip_whitespace=True)
 
-    text: str = Field(min_length=1, max_length=20_000, description="需求评估原文（只保存在本系统，对外一律脱敏）")
+    text: str = Field(
+        min_length=1, max_length=20_000, description="需求评估原文（只保存在本系统，对外一律脱敏）"
+    )
     county: str = Field(description="申请人所在区县代码，如 420222")
     groups: list[str] = Field(default_factory=list, description="救助对象类别代码或中文名称")
     age: int | None = Field(default=None, ge=0, le=130)
@@ -96,7 +98,8 @@ class CaseCreate(BaseModel):
 
 class CaseClose(BaseModel):
     reason: str | None = Field(
-        default=None, description="结案原因代码：" + "、".join(f"{k}（{v}）" for k, v in CLOSE_REASONS.items())
+        default=None,
+        description="结案原因代码：" + "、".join(f"{k}（{v}）" for k, v in CLOSE_REASONS.items()),
     )
     note: str = Field(default="", max_length=2_000)
     cancel_open_referrals: bool = Field(

@@ -8,13 +8,12 @@ planning, responses and the audit log see only the redacted copy.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -22,8 +21,9 @@ from assistant.audit.models import AuditEvent
 from assistant.audit.service import list_events, record
 from assistant.auth.models import Role, User
 from assistant.cases import referrals as referral_rules
-from assistant.cases.gaps import GapReport, build_gap_report, local_today
-from assistant.cases.models import Case, FollowUpTask, Plan, PlanVersion, Referral, ReferralEvent
+from assistant.cases import views
+from assistant.cases.gaps import GapReport, gap_report, local_today
+from assistant.cases.models import Case, FollowUpTask, Plan, PlanVersion, Referral, ReferralEvent, new_id
 from assistant.cases.plan_checks import (
     ItemCheck,
     check_item,
@@ -46,9 +46,7 @@ from assistant.cases.schemas import (
     ItemProblem,
     PlanEdit,
     PlanOut,
-    PlanSummary,
     PlanVersionOut,
-    ReferralEventOut,
     ReferralOut,
     ReferralPage,
     ReferralStatusUpdate,
@@ -62,12 +60,10 @@ from assistant.matching.types import MatchRequest, MatchResult, Member, Person
 from assistant.planning.schemas import DraftPlan, PlanItem
 from assistant.privacy import redact
 from assistant.taxonomy import get_taxonomy
-from assistant.taxonomy.model import CITYWIDE
 
 log = logging.getLogger(__name__)
 
 CASEWORK_ROLES = frozenset({Role.caseworker.value, Role.admin.value})
-REPORT_ROLES = frozenset({Role.resource_manager.value, Role.admin.value})
 
 
 class Matcher(Protocol):
@@ -93,10 +89,6 @@ class Planner(Protocol):
     def revise(
         self, plan: DraftPlan, instruction: str, request: MatchRequest, result: MatchResult
     ) -> DraftPlan: ...
-
-
-def new_id(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
 def _area(code: str) -> str:
@@ -161,10 +153,12 @@ class CaseService:
         self._require_scope(user, referral.county, "工单")
         return referral
 
-    def _listing_counties(self, user: User, county: str | None) -> list[str] | None:
+    @staticmethod
+    def _listing_counties(user: User, county: str | None) -> list[str] | None:
         """Counties a listing may show: the asked one if allowed; None means every county."""
         if county:
-            self._require_scope(user, county, "数据")
+            if not user.can_act_in(county):
+                raise Forbidden(f"您只能查看{_area(user.county)}的数据，不能查看{_area(county)}的数据")
             return [county]
         return None if user.citywide else [user.county]
 
@@ -201,7 +195,7 @@ class CaseService:
                 county=case.county,
                 detail={"groups": case.groups, "age": case.age, "members": len(case.members)},
             )
-            return self._case_out(session, case, detail=True)
+            return views.case_out(session, case, detail=True)
 
     def list_cases(
         self,
@@ -223,13 +217,15 @@ class CaseService:
             if status:
                 query = query.where(Case.status == status)
             total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-            rows = session.scalars(query.order_by(Case.created_at.desc(), Case.id).offset(offset).limit(limit))
-            items = [self._case_out(session, case, detail=False) for case in rows]
+            rows = session.scalars(
+                query.order_by(Case.created_at.desc(), Case.id).offset(offset).limit(limit)
+            )
+            items = [views.case_out(session, case, detail=False) for case in rows]
             return CasePage(items=items, total=total, limit=limit, offset=offset)
 
     def get_case(self, case_id: str, user: User) -> CaseOut:
         with self._unit() as session:
-            return self._case_out(session, self._case(session, case_id, user), detail=True)
+            return views.case_out(session, self._case(session, case_id, user), detail=True)
 
     def close_case(self, case_id: str, data: CaseClose, user: User) -> CaseOut:
         """Close a case; open referrals must be cancelled explicitly (their places go back)."""
@@ -295,7 +291,7 @@ class CaseService:
                 detail={"reason": reason, "cancelled_referrals": [r.id for r in active]},
             )
             session.flush()
-            out = self._case_out(session, case, detail=True)
+            out = views.case_out(session, case, detail=True)
         self.catalog.publish_capacity(released)
         return out
 
@@ -342,7 +338,9 @@ class CaseService:
             session.add(plan)
             session.flush()
             session.add(
-                PlanVersion(plan_id=plan.id, version=1, kind="draft", created_by=user.name, content=draft.model_dump())
+                PlanVersion(
+                    plan_id=plan.id, version=1, kind="draft", created_by=user.name, content=draft.model_dump()
+                )
             )
             case.updated_at = utcnow()
             record(
@@ -362,11 +360,11 @@ class CaseService:
                 },
             )
             session.flush()
-            return self._plan_out(session, plan)
+            return views.plan_out(session, plan)
 
     def get_plan(self, plan_id: str, user: User) -> PlanOut:
         with self._unit() as session:
-            return self._plan_out(session, self._plan(session, plan_id, user), with_referrals=True)
+            return views.plan_out(session, self._plan(session, plan_id, user), with_referrals=True)
 
     def plan_versions(self, plan_id: str, user: User) -> list[PlanVersionOut]:
         with self._unit() as session:
@@ -374,7 +372,7 @@ class CaseService:
             rows = session.scalars(
                 select(PlanVersion).where(PlanVersion.plan_id == plan.id).order_by(PlanVersion.version)
             )
-            return [self._version_out(row) for row in rows]
+            return [views.version_out(row) for row in rows]
 
     def edit_plan(self, plan_id: str, data: PlanEdit, user: User) -> PlanOut:
         """Store the caseworker's edited plan as a new version; new or changed items must be eligible now."""
@@ -405,7 +403,12 @@ class CaseService:
                 if key in old_keys:
                     continue  # unchanged items are re-checked at confirmation
                 check = check_item(
-                    index, item, resource, persons_for(item, result, people), case.county, self.matcher.eligible
+                    index,
+                    item,
+                    resource,
+                    persons_for(item, result, people),
+                    case.county,
+                    self.matcher.eligible,
                 )
                 if check.problem:
                     problems.append(check.problem)
@@ -452,7 +455,7 @@ class CaseService:
                 },
             )
             session.flush()
-            return self._plan_out(session, plan)
+            return views.plan_out(session, plan)
 
     def revise_plan(self, plan_id: str, instruction: str, base_version: int, user: User) -> PlanOut:
         """Let the planner rewrite the current version after an instruction (grounded in the stored matches)."""
@@ -464,7 +467,8 @@ class CaseService:
             base = self._content(session, plan)
             request = MatchRequest.model_validate(plan.request)
             result = MatchResult.model_validate(plan.match_result)
-        revised = self._grounded(self.planner.revise(base, redact(instruction), request, result), result)
+            instruction = redact(instruction, self._names(session, plan.case_id))
+        revised = self._grounded(self.planner.revise(base, instruction, request, result), result)
         with self._unit() as session:
             plan = self._plan(session, plan_id, user)
             self._require_editable(plan)
@@ -476,7 +480,7 @@ class CaseService:
                     kind="revise",
                     created_by=user.name,
                     content=revised.model_dump(),
-                    notes=redact(instruction),
+                    notes=instruction,
                 )
             )
             record(
@@ -495,7 +499,7 @@ class CaseService:
                 },
             )
             session.flush()
-            return self._plan_out(session, plan)
+            return views.plan_out(session, plan)
 
     def confirm_plan(
         self, plan_id: str, user: User, *, skip_invalid: bool = False, version: int | None = None
@@ -537,6 +541,15 @@ class CaseService:
             accepted: list[tuple[int, PlanItem, Person, bool]] = []
             problems: list[ItemProblem] = []
             seen: set[tuple[str, str]] = set()
+            # A later plan for the same case must not book the same service for the same person twice.
+            running = {
+                (r.resource_id, r.person_relation)
+                for r in session.scalars(
+                    select(Referral).where(
+                        Referral.case_id == case.id, Referral.status.in_(referral_rules.ACTIVE)
+                    )
+                )
+            }
             for index, item in enumerate(content.items):
                 key = (item.resource_id, item.need.strip())
                 if key in seen:
@@ -544,8 +557,13 @@ class CaseService:
                     continue
                 seen.add(key)
                 check = self._check_now(session, index, item, persons_for(item, result, people), case.county)
-                if check.problem or check.person is None:
+                if check.problem is not None or check.person is None:
                     problems.append(check.problem or full_problem(index, item, item.resource_name))
+                    continue
+                if (item.resource_id, check.person.relation) in running:
+                    problems.append(
+                        duplicate_problem(index, item, item.resource_name, "本个案已有该资源进行中的工单")
+                    )
                     continue
                 counted = self._capacity_counted(session, item.resource_id)
                 try:
@@ -580,8 +598,11 @@ class CaseService:
                 plan.current_version = new_version
 
             referrals = []
-            for index, item, person, counted in accepted:
-                referral = self._open_referral(session, plan, index, item, person, counted, user)
+            # Positions in the confirmed version (the same as the draft's unless items were skipped).
+            for position, (_, item, person, counted) in enumerate(accepted):
+                referral = referral_rules.open_referral(
+                    session, plan, position, item, person, counted=counted, actor=user.name
+                )
                 referrals.append(referral)
                 if counted:
                     reserved.append(item.resource_id)
@@ -600,12 +621,14 @@ class CaseService:
                     "case_id": case.id,
                     "version": plan.current_version,
                     "referrals": [r.id for r in referrals],
-                    "skipped": [p.model_dump(include={"index", "resource_id", "reason_code"}) for p in problems],
+                    "skipped": [
+                        p.model_dump(include={"index", "resource_id", "reason_code"}) for p in problems
+                    ],
                     "follow_ups": [t.id for t in tasks],
                 },
             )
             session.flush()
-            out = self._plan_out(session, plan, with_referrals=True)
+            out = views.plan_out(session, plan, with_referrals=True)
             out.skipped = problems
         self.catalog.publish_capacity(reserved)
         return out
@@ -638,9 +661,13 @@ class CaseService:
                 entity_type="plan",
                 entity_id=plan.id,
                 county=plan.county,
-                detail={"case_id": plan.case_id, "version": plan.current_version, "reason": redact(reason)},
+                detail={
+                    "case_id": plan.case_id,
+                    "version": plan.current_version,
+                    "reason": redact(reason, self._names(session, plan.case_id)),
+                },
             )
-            return self._plan_out(session, plan)
+            return views.plan_out(session, plan)
 
     # -- referrals ---------------------------------------------------------------------------------
 
@@ -661,7 +688,7 @@ class CaseService:
             raise Invalid(f"未知的工单状态 {status!r}，可选：{'、'.join(referral_rules.STATUS_LABELS)}")
         counties = self._listing_counties(user, county)
         with self._unit() as session:
-            query: Select[tuple[Referral]] = select(Referral)
+            query = select(Referral)
             if counties is not None:
                 query = query.where(Referral.county.in_(counties))
             for column, value in (
@@ -677,13 +704,13 @@ class CaseService:
                 query.order_by(Referral.created_at.desc(), Referral.id).offset(offset).limit(limit)
             )
             return ReferralPage(
-                items=[self._referral_out(r) for r in rows], total=total, limit=limit, offset=offset
+                items=[views.referral_out(r) for r in rows], total=total, limit=limit, offset=offset
             )
 
     def get_referral(self, referral_id: str, user: User) -> ReferralOut:
         with self._unit() as session:
             referral = self._referral(session, referral_id, user)
-            return self._referral_out(referral, self._events(session, referral.id))
+            return views.referral_out(referral, self._events(session, referral.id))
 
     def update_referral(self, referral_id: str, data: ReferralStatusUpdate, user: User) -> ReferralOut:
         """Move a referral along its life cycle; declined / cancelled give the place back."""
@@ -705,7 +732,7 @@ class CaseService:
                     case.status = "in_service"
                     case.updated_at = utcnow()
             session.flush()
-            out = self._referral_out(referral, self._events(session, referral.id))
+            out = views.referral_out(referral, self._events(session, referral.id))
             resource_id = referral.resource_id
         if released:
             self.catalog.publish_capacity([resource_id])
@@ -742,7 +769,7 @@ class CaseService:
                 query.order_by(FollowUpTask.due_date, FollowUpTask.id).offset(offset).limit(limit)
             )
             return FollowUpPage(
-                items=[self._followup_out(t) for t in rows], total=total, limit=limit, offset=offset
+                items=[views.followup_out(t) for t in rows], total=total, limit=limit, offset=offset
             )
 
     def complete_followup(self, followup_id: str, note: str, user: User) -> FollowUpOut:
@@ -765,58 +792,24 @@ class CaseService:
                 entity_type="followup",
                 entity_id=task.id,
                 county=task.county,
-                detail={"case_id": task.case_id, "plan_id": task.plan_id, "due_date": task.due_date.isoformat()},
+                detail={
+                    "case_id": task.case_id,
+                    "plan_id": task.plan_id,
+                    "due_date": task.due_date.isoformat(),
+                },
             )
             session.flush()
-            return self._followup_out(task)
+            return views.followup_out(task)
 
     # -- reports and audit -------------------------------------------------------------------------
 
     def gap_report(
         self, user: User, *, date_from: date | None, date_to: date | None, county: str | None
     ) -> GapReport:
-        """Unmet needs and capacity refusals by area × category; managers see their county, city staff all."""
-        if user.role not in REPORT_ROLES:
-            raise Forbidden("资源缺口报表仅限资源管理员和管理员查看")
-        date_to = date_to or local_today()
-        date_from = date_from or date_to - timedelta(days=29)
-        if date_from > date_to:
-            raise Invalid(f"起始日期 {date_from} 晚于结束日期 {date_to}")
-        if county and county not in get_taxonomy().areas:
-            raise Invalid(f"未知区划代码 {county!r}")
-        if county == CITYWIDE:
-            if not user.citywide:
-                raise Forbidden(f"全市报表仅限市级人员查看，您可查看{_area(user.county)}的报表")
-            county = None
-        counties = self._listing_counties(user, county)
-        with self._unit() as session:
-            return build_gap_report(session, date_from, date_to, counties)
+        return gap_report(self.db, user, date_from=date_from, date_to=date_to, county=county)
 
-    def audit_events(
-        self,
-        user: User,
-        *,
-        entity_type: str | None = None,
-        entity_id: str | None = None,
-        actor: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        limit: int = 200,
-        offset: int = 0,
-    ) -> list[AuditEvent]:
-        if not user.is_admin:
-            raise Forbidden("审计日志仅限管理员查看")
-        with self._unit() as session:
-            return list_events(
-                session,
-                entity_type=entity_type,
-                entity_id=entity_id,
-                actor=actor,
-                since=since,
-                until=until,
-                limit=limit,
-                offset=offset,
-            )
+    def audit_events(self, user: User, **filters: Any) -> list[AuditEvent]:
+        return audit_events(self.db, user, **filters)
 
     # -- helpers -----------------------------------------------------------------------------------
 
@@ -844,6 +837,12 @@ class CaseService:
         ]
         log.warning("draft cited %d resources outside the match result", len(dropped))
         return draft.model_copy(update={"items": kept, "dropped": [*draft.dropped, *dropped]})
+
+    @staticmethod
+    def _names(session: Session, case_id: str) -> list[str]:
+        """The applicant's name, to mask in free text a caseworker writes about the case."""
+        name = session.scalar(select(Case.name).where(Case.id == case_id))
+        return [name] if name else []
 
     @staticmethod
     def _require_editable(plan: Plan) -> None:
@@ -877,7 +876,9 @@ class CaseService:
     @staticmethod
     def _content(session: Session, plan: Plan) -> DraftPlan:
         row = session.scalar(
-            select(PlanVersion).where(PlanVersion.plan_id == plan.id, PlanVersion.version == plan.current_version)
+            select(PlanVersion).where(
+                PlanVersion.plan_id == plan.id, PlanVersion.version == plan.current_version
+            )
         )
         assert row is not None, f"plan {plan.id} lacks version {plan.current_version}"
         return DraftPlan.model_validate(row.content)
@@ -909,55 +910,6 @@ class CaseService:
         available = session.scalar(select(Resource.capacity_available).where(Resource.id == resource_id))
         return available is not None
 
-    def _open_referral(
-        self, session: Session, plan: Plan, index: int, item: PlanItem, person: Person, counted: bool, user: User
-    ) -> Referral:
-        referral = Referral(
-            id=new_id("ref"),
-            plan_id=plan.id,
-            case_id=plan.case_id,
-            county=plan.county,
-            item_index=index,
-            resource_id=item.resource_id,
-            resource_name=item.resource_name,
-            category=item.category,
-            need=item.need,
-            person_relation=person.relation,
-            place_reserved=counted,
-            status="pending",
-            created_by=user.name,
-            updated_by=user.name,
-        )
-        session.add(referral)
-        session.flush()
-        session.add(ReferralEvent(referral_id=referral.id, actor=user.name, from_status=None, to_status="pending"))
-        if counted:
-            record(
-                session,
-                actor=user.name,
-                action="resource.reserve",
-                entity_type="resource",
-                entity_id=item.resource_id,
-                county=plan.county,
-                detail={"referral_id": referral.id, "places": 1},
-            )
-        record(
-            session,
-            actor=user.name,
-            action="referral.create",
-            entity_type="referral",
-            entity_id=referral.id,
-            county=plan.county,
-            detail={
-                "case_id": plan.case_id,
-                "plan_id": plan.id,
-                "resource_id": item.resource_id,
-                "category": item.category,
-                "person": person.relation,
-            },
-        )
-        return referral
-
     @staticmethod
     def _follow_ups(session: Session, plan: Plan, case: Case, content: DraftPlan) -> list[FollowUpTask]:
         today = local_today()
@@ -985,158 +937,39 @@ class CaseService:
     def _events(session: Session, referral_id: str) -> list[ReferralEvent]:
         return list(
             session.scalars(
-                select(ReferralEvent).where(ReferralEvent.referral_id == referral_id).order_by(ReferralEvent.id)
+                select(ReferralEvent)
+                .where(ReferralEvent.referral_id == referral_id)
+                .order_by(ReferralEvent.id)
             )
         )
 
-    # -- output ------------------------------------------------------------------------------------
 
-    def _case_out(self, session: Session, case: Case, *, detail: bool) -> CaseOut:
-        names = [case.name] if case.name else []
-        out = CaseOut(
-            id=case.id,
-            county=case.county,
-            county_label=_area(case.county),
-            groups=list(case.groups),
-            age=case.age,
-            members=[Member.model_validate(m) for m in case.members],
-            name=case.name,
-            notes=redact(case.notes, names),
-            text=case.text_redacted,
-            status=case.status,
-            status_label=CASE_STATUS_LABELS.get(case.status, case.status),
-            caseworker=case.caseworker,
-            created_at=case.created_at,
-            updated_at=case.updated_at,
-            closed_at=case.closed_at,
-            closed_by=case.closed_by,
-            close_reason=case.close_reason,
-            close_reason_label=CLOSE_REASONS.get(case.close_reason) if case.close_reason else None,
-            close_note=case.close_note,
-        )
-        if detail:
-            plans = session.scalars(select(Plan).where(Plan.case_id == case.id).order_by(Plan.created_at, Plan.id))
-            out.plans = [
-                PlanSummary(
-                    id=p.id,
-                    status=p.status,
-                    status_label=PLAN_STATUS_LABELS.get(p.status, p.status),
-                    version=p.current_version,
-                    created_at=p.created_at,
-                    created_by=p.created_by,
-                )
-                for p in plans
-            ]
-            referrals = session.scalars(
-                select(Referral).where(Referral.case_id == case.id).order_by(Referral.created_at, Referral.id)
-            )
-            out.referrals = [self._referral_out(r) for r in referrals]
-        return out
+# -- reports and audit need no matcher: the routes call these directly -----------------------------------
 
-    def _plan_out(self, session: Session, plan: Plan, *, with_referrals: bool = False) -> PlanOut:
-        row = session.scalar(
-            select(PlanVersion).where(PlanVersion.plan_id == plan.id, PlanVersion.version == plan.current_version)
-        )
-        assert row is not None
-        content = DraftPlan.model_validate(row.content)
-        matches = MatchResult.model_validate(plan.match_result).to_json()
-        out = PlanOut(
-            id=plan.id,
-            case_id=plan.case_id,
-            county=plan.county,
-            status=plan.status,
-            status_label=PLAN_STATUS_LABELS.get(plan.status, plan.status),
-            version=plan.current_version,
-            author=content.author,
-            version_by=row.created_by,
-            version_at=row.created_at,
-            created_by=plan.created_by,
-            created_at=plan.created_at,
-            updated_at=plan.updated_at,
-            goals=content.goals,
-            items=content.items,
-            follow_ups=content.follow_ups,
-            unmet=content.unmet,
-            summary=content.summary,
-            notes=row.notes,
-            dropped=content.dropped,
-            matches=matches["needs"],
-            match_unmet=matches["unmet"],
-            decided_at=plan.decided_at,
-            decided_by=plan.decided_by,
-            reject_reason=plan.reject_reason,
-        )
-        if with_referrals:
-            referrals = session.scalars(
-                select(Referral).where(Referral.plan_id == plan.id).order_by(Referral.item_index)
-            )
-            out.referrals = [self._referral_out(r) for r in referrals]
-            tasks = session.scalars(
-                select(FollowUpTask).where(FollowUpTask.plan_id == plan.id).order_by(FollowUpTask.due_date)
-            )
-            out.follow_up_tasks = [self._followup_out(t) for t in tasks]
-        return out
 
-    @staticmethod
-    def _version_out(row: PlanVersion) -> PlanVersionOut:
-        content = DraftPlan.model_validate(row.content)
-        return PlanVersionOut(
-            version=row.version,
-            kind=row.kind,
-            created_at=row.created_at,
-            created_by=row.created_by,
-            notes=row.notes,
-            goals=content.goals,
-            items=content.items,
-            follow_ups=content.follow_ups,
-            unmet=content.unmet,
-            summary=content.summary,
-            author=content.author,
-        )
-
-    @staticmethod
-    def _referral_out(referral: Referral, events: list[ReferralEvent] | None = None) -> ReferralOut:
-        taxonomy = get_taxonomy()
-        return ReferralOut(
-            id=referral.id,
-            plan_id=referral.plan_id,
-            case_id=referral.case_id,
-            county=referral.county,
-            resource_id=referral.resource_id,
-            resource_name=referral.resource_name,
-            category=referral.category,
-            category_label=taxonomy.category_label(referral.category),
-            need=referral.need,
-            person_relation=referral.person_relation,
-            status=referral.status,
-            status_label=referral_rules.status_label(referral.status),
-            reason_code=referral.reason_code,
-            reason_label=referral_rules.REASON_LABELS.get(referral.reason_code) if referral.reason_code else None,
-            note=referral.note,
-            place_reserved=referral.place_reserved,
-            allowed_next=list(referral_rules.allowed_next(referral.status)),
-            created_at=referral.created_at,
-            created_by=referral.created_by,
-            updated_at=referral.updated_at,
-            updated_by=referral.updated_by,
-            events=[ReferralEventOut.model_validate(e) for e in events or []],
-        )
-
-    @staticmethod
-    def _followup_out(task: FollowUpTask) -> FollowUpOut:
-        return FollowUpOut(
-            id=task.id,
-            plan_id=task.plan_id,
-            case_id=task.case_id,
-            county=task.county,
-            assignee=task.assignee,
-            due_date=task.due_date,
-            overdue=task.status == "open" and task.due_date < local_today(),
-            method=task.method,
-            focus=task.focus,
-            success_criteria=task.success_criteria,
-            status=task.status,
-            done_at=task.done_at,
-            done_by=task.done_by,
-            note=task.note,
+def audit_events(
+    db: Database,
+    user: User,
+    *,
+    entity_type: str | None = None,
+    entity_id: str | None = None,
+    actor: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 200,
+    offset: int = 0,
+) -> list[AuditEvent]:
+    """The audit log, oldest first; admins only."""
+    if not user.is_admin:
+        raise Forbidden("审计日志仅限管理员查看")
+    with db.session() as session:
+        return list_events(
+            session,
+            entity_type=entity_type,
+            entity_id=entity_id,
+            actor=actor,
+            since=since,
+            until=until,
+            limit=limit,
+            offset=offset,
         )

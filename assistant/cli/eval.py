@@ -19,7 +19,10 @@ def eval_command(
     out: Annotated[Path, typer.Option("--out", help="输出目录：results.jsonl、metrics.json、report.md 和图")],
     config: Annotated[
         list[str] | None,
-        typer.Option("--config", help=f"要比较的配置，可重复：{' / '.join(KNOWN_CONFIGS)}；默认全部（有重排模型时含 hybrid+rerank）"),
+        typer.Option(
+            "--config",
+            help=f"要比较的配置，可重复：{' / '.join(KNOWN_CONFIGS)}；默认全部（有重排模型时含 hybrid+rerank）",
+        ),
     ] = None,
     split: Annotated[str, typer.Option("--split", help="dev | test | all")] = "all",
     top_k: Annotated[int, typer.Option("--top-k", min=1, max=20, help="每个需求取前几个资源")] = TOP_K,
@@ -47,7 +50,9 @@ def eval_command(
         _fail("没有可运行的配置", 2)
     if fresh:
         with tempfile.TemporaryDirectory(prefix="assistant-eval-") as tmp:
-            _evaluate(_fresh_settings(settings, Path(tmp)), loaded, configs, skipped, cases, out, split, top_k)
+            _evaluate(
+                _fresh_settings(settings, Path(tmp)), loaded, configs, skipped, cases, out, split, top_k
+            )
     else:
         _evaluate(settings, loaded, configs, skipped, cases, out, split, top_k)
 
@@ -69,27 +74,31 @@ def _evaluate(
     from tqdm import tqdm
 
     from assistant.app.container import Container
-    from assistant.evaluation.runner import build_info, run_eval, write_outputs
+    from assistant.evaluation.runner import build_info, catalog_snapshot, run_eval, write_outputs
 
     container = Container(settings)
     try:
         loaded_seed = container.seed_if_empty()
         if loaded_seed:
             typer.echo(f"已载入种子目录：{loaded_seed} 条资源", err=True)
+        typer.echo("加载嵌入模型并同步索引……", err=True)
         matcher = container.matcher
-        resources = {r["id"]: r for r in container.catalog.all()}
+        resources = catalog_snapshot(container.catalog)
         info = build_info(settings, cases_file, split)
-        with tqdm(total=len(loaded) * len(configs), desc="评估", unit="次", file=sys.stderr) as bar:
-            run = run_eval(
-                matcher,
-                resources,
-                loaded,
-                configs,
-                top_k=top_k,
-                skipped=skipped,
-                info=info,
-                on_step=lambda _case, _config: bar.update(),
-            )
+        try:
+            with tqdm(total=len(loaded) * len(configs), desc="评估", unit="次", file=sys.stderr) as bar:
+                run = run_eval(
+                    matcher,
+                    resources,
+                    loaded,
+                    configs,
+                    top_k=top_k,
+                    skipped=skipped,
+                    info=info,
+                    on_step=lambda _case, _config: bar.update(),
+                )
+        except RuntimeError as exc:  # a case the matcher could not handle: name it, no traceback
+            _fail(str(exc), 1)
         written = write_outputs(run, out)
     finally:
         container.close()

@@ -21,6 +21,7 @@ from assistant.catalog.io import (
 )
 from assistant.cli.eval import eval_command
 from assistant.cli.matching import index_app, match_command
+from assistant.cli.plan import plan_command
 from assistant.config import get_settings
 
 app = typer.Typer(help="黄石市服务类社会救助匹配助手", no_args_is_help=True, pretty_exceptions_enable=False)
@@ -31,6 +32,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(index_app, name="index")
 app.command("match")(match_command)
 app.command("eval")(eval_command)
+app.command("plan")(plan_command)
 
 
 def fail(message: str, code: int = 1) -> None:

@@ -81,12 +81,22 @@ class EvalCase(BaseModel):
             top_k=top_k,
         )
 
-    def person(self, relation: str) -> Person:
-        """The case's own facts for the person a need names (the applicant when the relation is unknown)."""
+    def person(self, stated: Person) -> Person:
+        """The person a need is for, as the case knows them: the case's age wins where the case gives one,
+        and groups are the case's plus those the matcher read (e.g. a 低保 household's child)."""
         for member in self.members:
-            if member.relation == relation:
-                return Person(relation=member.relation, age=member.age, groups=list(member.groups))
-        return Person(relation=APPLICANT, age=self.age, groups=list(self.groups))
+            if member.relation == stated.relation:
+                age, groups = member.age, member.groups
+                break
+        else:
+            if stated.relation != APPLICANT and stated.relation:
+                return stated  # a household member the text names but the case does not list
+            age, groups = self.age, self.groups
+        return Person(
+            relation=stated.relation or APPLICANT,
+            age=age if age is not None else stated.age,
+            groups=list(dict.fromkeys([*groups, *stated.groups])),
+        )
 
 
 def _check_codes(values: Iterable[str], known: dict[str, Any], kind: str) -> None:

@@ -5,8 +5,10 @@ Definitions (the report repeats them):
 * A result is read as a ranked list: need order, then match order within a need. Each entry is a
   (resource, need) pair; ``rank`` is the position of the resource within its need (1 = first).
 * A resource *covers* category ``c`` when ``c`` is among the resource's ``categories`` and the need it was
-  matched for has category ``c``. A need without a category (the whole-text baseline returns one such
-  "need": the text itself) makes no claim, so its resources cover whatever categories they carry.
+  matched for has category ``c``. The whole-text baseline finds no needs: its result is read as one
+  ranked list in score order; each resource keeps the category of the group it is shown under (the
+  engine groups the baseline by primary category), and the groups are not counted as claimed needs.
+  A need with no category at all covers whatever categories its resources carry.
 * **need-category recall@k**: the share of expected (case, category) pairs for which some need of that
   category has a covering resource among its first ``k`` matches, or the result lists an unmet need of that
   category (an honest "no resource" still finds the need; that part is also reported as ``found_unmet@5``).
@@ -23,7 +25,7 @@ Definitions (the report repeats them):
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -47,10 +49,17 @@ class Ranked:
     need_index: int
     need_category: str  # "" when the need claims no category
     rank: int  # 1-based position within its need
-    person: str = APPLICANT
+    relation: str = APPLICANT
+    age: int | None = None
+    groups: tuple[str, ...] = ()
+    score: float = 0.0
 
     def covers(self, category: str) -> bool:
         return category in self.categories and self.need_category in ("", category)
+
+    @property
+    def person(self) -> Person:
+        return Person(relation=self.relation, age=self.age, groups=list(self.groups))
 
 
 @dataclass(frozen=True)
@@ -62,13 +71,20 @@ class ResultView:
     unmet: tuple[str, ...]
 
     @classmethod
-    def of(cls, result: MatchResult | Mapping[str, Any]) -> ResultView:
+    def of(
+        cls, result: MatchResult | Mapping[str, Any] | ResultView, single_list: bool = False
+    ) -> ResultView:
+        """Read a result. ``single_list``: the result is one ranked list for the whole text (the baseline),
+        whatever groups it is shown in: merge it back in score order. Each resource keeps the category of
+        the group it was shown under, but the groups are not needs the result claims."""
+        if isinstance(result, ResultView):
+            return result
         data = result.to_json() if isinstance(result, MatchResult) else result
         needs: list[str] = []
         items: list[Ranked] = []
         for index, need in enumerate(data.get("needs", [])):
             category = need.get("category") or ""
-            relation = (need.get("person") or {}).get("relation") or APPLICANT
+            person = need.get("person") or {}
             needs.append(category)
             for rank, match in enumerate(need.get("matches", []), start=1):
                 items.append(
@@ -78,10 +94,17 @@ class ResultView:
                         need_index=index,
                         need_category=category,
                         rank=rank,
-                        person=relation,
+                        relation=person.get("relation") or APPLICANT,
+                        age=person.get("age"),
+                        groups=tuple(person.get("groups") or ()),
+                        score=float(match.get("score") or 0.0),
                     )
                 )
         unmet = tuple(u.get("category") or "" for u in data.get("unmet", []))
+        if single_list:
+            ordered = sorted(items, key=lambda i: -i.score)  # stable: ties keep the shown order
+            items = [replace(i, need_index=0, rank=r) for r, i in enumerate(ordered, start=1)]
+            return cls(("",) if items else (), tuple(items), unmet)
         return cls(tuple(needs), tuple(items), unmet)
 
     def ranked_ids(self) -> list[str]:
@@ -135,7 +158,7 @@ class CaseScore:
 
 def score_case(
     case: EvalCase,
-    result: MatchResult | Mapping[str, Any],
+    result: MatchResult | Mapping[str, Any] | ResultView,
     *,
     latency_ms: float = 0.0,
     violations: Sequence[Violation] = (),
@@ -176,27 +199,27 @@ def score_case(
 
 def eligibility_violations(
     case: EvalCase,
-    result: MatchResult | Mapping[str, Any],
+    result: MatchResult | Mapping[str, Any] | ResultView,
     resources: Mapping[str, dict[str, Any]],
     eligible: EligibleFn,
 ) -> list[Violation]:
     """Re-check every returned resource against the catalog and the case's own facts.
 
-    The person is the one the need names, with age and groups taken from the case (not from the result),
-    so an engine that misreads a household member is caught too.
+    The person is the one the need names, as the case knows them (``EvalCase.person``): an engine that
+    misreads an age the case states is caught too.
     """
     problems = []
     for item in ResultView.of(result).items:
         resource = resources.get(item.resource_id)
         if resource is None:
-            problems.append(Violation(item.resource_id, item.need_category, item.person, "missing"))
+            problems.append(Violation(item.resource_id, item.need_category, item.relation, "missing"))
         elif not eligible(resource, case.person(item.person), case.county):
-            problems.append(Violation(item.resource_id, item.need_category, item.person, "ineligible"))
+            problems.append(Violation(item.resource_id, item.need_category, item.relation, "ineligible"))
     return problems
 
 
 def graded_scores(
-    cases: Sequence[EvalCase], results: Mapping[str, MatchResult | Mapping[str, Any]]
+    cases: Sequence[EvalCase], results: Mapping[str, MatchResult | Mapping[str, Any] | ResultView]
 ) -> dict[str, dict[str, float]]:
     """nDCG@5, nDCG@10 and R@10 per case with ``relevant_resources`` (``ir-measures``, trec_eval semantics)."""
     import ir_measures
@@ -286,47 +309,63 @@ def per_category(scores: Sequence[CaseScore]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _micro_recall(found: np.ndarray, expected: np.ndarray, index: np.ndarray) -> np.ndarray:
-    # index: (n_resamples, n_cases) case indices; one micro recall per resample.
-    return found[index].sum(axis=1) / np.maximum(expected[index].sum(axis=1), 1)
+BOOTSTRAP_MEASURES = ("recall@5", "recall@1", "nDCG@10")
 
 
-def bootstrap_recall(
-    scores: Sequence[CaseScore], k: int = 5, resamples: int = 2000, seed: int = 0, level: float = 0.95
+def _per_case(scores: Sequence[CaseScore], measure: str) -> dict[str, tuple[float, float]]:
+    """(numerator, denominator) per case, so that sum(num) / sum(den) is the aggregate of ``summarize``."""
+    if measure.startswith("recall@"):
+        k = int(measure.removeprefix("recall@"))
+        return {s.case_id: (float(len(s.found(k))), float(len(s.expected))) for s in scores}
+    if measure in IR_MEASURES:
+        return {s.case_id: (s.ir[measure], 1.0) for s in scores if s.ir is not None}
+    raise ValueError(f"no bootstrap for {measure}")
+
+
+def _resampled(num: np.ndarray, den: np.ndarray, index: np.ndarray) -> np.ndarray:
+    # index: (resamples, cases) of case indices; one aggregate per resample.
+    return num[index].sum(axis=1) / np.maximum(den[index].sum(axis=1), 1e-12)
+
+
+def bootstrap_ci(
+    scores: Sequence[CaseScore],
+    measure: str = "recall@5",
+    resamples: int = 2000,
+    seed: int = 0,
+    level: float = 0.95,
 ) -> tuple[float, float] | None:
-    """Percentile bootstrap CI of recall@k, resampling cases (categories of one case move together)."""
-    if not scores:
+    """Percentile bootstrap CI of a measure, resampling cases (the categories of a case move together)."""
+    values = list(_per_case(scores, measure).values())
+    if not values:
         return None
-    found = np.array([len(s.found(k)) for s in scores], dtype=float)
-    expected = np.array([len(s.expected) for s in scores], dtype=float)
-    index = np.random.default_rng(seed).integers(0, len(scores), size=(resamples, len(scores)))
-    values = _micro_recall(found, expected, index)
+    num, den = (np.array(column, dtype=float) for column in zip(*values, strict=True))
+    index = np.random.default_rng(seed).integers(0, len(values), size=(resamples, len(values)))
     tail = (1 - level) / 2 * 100
-    return float(np.percentile(values, tail)), float(np.percentile(values, 100 - tail))
+    aggregates = _resampled(num, den, index)
+    return float(np.percentile(aggregates, tail)), float(np.percentile(aggregates, 100 - tail))
 
 
 def paired_bootstrap_difference(
     better: Sequence[CaseScore],
     baseline: Sequence[CaseScore],
-    k: int = 5,
+    measure: str = "recall@5",
     resamples: int = 2000,
     seed: int = 0,
     level: float = 0.95,
 ) -> dict[str, float] | None:
-    """recall@k(better) - recall@k(baseline) on the same cases, with a paired bootstrap CI."""
-    base = {s.case_id: s for s in baseline}
-    pairs = [(s, base[s.case_id]) for s in better if s.case_id in base]
-    if not pairs:
+    """measure(better) - measure(baseline) on the cases both have, with a paired bootstrap CI."""
+    a, b = _per_case(better, measure), _per_case(baseline, measure)
+    common = [case_id for case_id in a if case_id in b]
+    if not common:
         return None
-    found_a = np.array([len(a.found(k)) for a, _ in pairs], dtype=float)
-    found_b = np.array([len(b.found(k)) for _, b in pairs], dtype=float)
-    expected = np.array([len(a.expected) for a, _ in pairs], dtype=float)
-    index = np.random.default_rng(seed).integers(0, len(pairs), size=(resamples, len(pairs)))
-    diffs = _micro_recall(found_a, expected, index) - _micro_recall(found_b, expected, index)
+    num_a = np.array([a[c][0] for c in common])
+    num_b = np.array([b[c][0] for c in common])
+    den = np.array([a[c][1] for c in common])
+    index = np.random.default_rng(seed).integers(0, len(common), size=(resamples, len(common)))
+    diffs = _resampled(num_a, den, index) - _resampled(num_b, den, index)
     tail = (1 - level) / 2 * 100
-    point = found_a.sum() / expected.sum() - found_b.sum() / expected.sum()
     return {
-        "difference": float(point),
+        "difference": float((num_a.sum() - num_b.sum()) / den.sum()),
         "low": float(np.percentile(diffs, tail)),
         "high": float(np.percentile(diffs, 100 - tail)),
         "share_better": float((diffs > 0).mean()),

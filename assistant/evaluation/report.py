@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assistant.evaluation.metrics import K_VALUES, CaseScore, worst_cases
+from assistant.evaluation.metrics import K_VALUES, worst_cases
 from assistant.privacy import redact
 from assistant.taxonomy import get_taxonomy
 
@@ -44,8 +44,9 @@ TABLE_ROWS: tuple[tuple[str, str, str], ...] = (
 DEFINITIONS = """\
 - **结果的排序**：把一次匹配结果按“需求顺序，再按每个需求内的资源顺序”展开成一个列表；每一项是（资源，所属需求），
   `rank` 为该资源在其需求内的位次（1 为第一）。
-- **覆盖**：资源覆盖类别 c，当且仅当 c 在资源的 `categories` 中，且它所匹配的需求类别就是 c。没有类别的“需求”
-  （整段文本检索基线把整段文本当作唯一需求）不作判断，其资源按自身类别计。
+- **覆盖**：资源覆盖类别 c，当且仅当 c 在资源的 `categories` 中，且它所匹配的需求类别就是 c。
+- **整段文本基线 `dense-whole-text`** 不识别需求，只按整段文本检索出一个列表：按分数还原成单一排序列表；引擎按主类别
+  给这些资源分组，每个资源保留其所在组的类别（即主类别才算覆盖），这些组不算结果“提出的需求”（需求识别为 0）。
 - **需求类别召回 recall@k**：在所有（用例，期望类别）对中，满足以下之一的比例：存在该类别的需求，其前 k 个资源中有覆盖
   该类别的资源；或结果把该类别列为未满足需求（如实说明“无资源”也算找到了需求，这一部分单独列为 `found_unmet@5`）。
   按（用例，类别）对做微平均。`flat_recall@k` 是更严格的读法：只看整个展开列表的前 k 项。
@@ -91,7 +92,7 @@ def _labels(codes: Sequence[str]) -> str:
 
 def _comparison_section(metrics: dict[str, Any], configs: Sequence[str]) -> list[str]:
     lines = ["## 配置对比", ""]
-    for split in ("test", "dev", "all"):
+    for split in ("test", "dev"):
         if not all(split in metrics["metrics"][c] for c in configs):
             continue
         summaries = [metrics["metrics"][c][split] for c in configs]
@@ -107,26 +108,36 @@ def _bootstrap_section(metrics: dict[str, Any], configs: Sequence[str]) -> list[
     split = boot["split"]
     baseline = metrics["baseline_config"]
     lines = [
-        f"## recall@5 的 95% 置信区间（{SPLIT_LABELS[split]}，按用例 bootstrap，{boot['resamples']} 次）",
+        f"## 95% 置信区间（{SPLIT_LABELS[split]}，按用例 bootstrap {boot['resamples']} 次；差值为配对 bootstrap）",
         "",
     ]
+    measures = [m for m in boot["measures"] if any(boot["ci"][c].get(m) for c in configs)]
+    header = ["配置"]
+    for m in measures:
+        header += [m, f"相对 {baseline}"]
     rows = []
     for config in configs:
-        ci = boot["ci"].get(config)
-        value = metrics["metrics"][config][split]["recall@5"]
-        diff = boot["versus_baseline"].get(config)
-        rows.append(
-            [
-                config,
-                _fmt(value, "pct"),
-                f"[{_fmt(ci[0], 'pct')}, {_fmt(ci[1], 'pct')}]" if ci else "—",
-                f"{diff['difference'] * 100:+.1f} 个百分点" if diff else "（基线）",
-                f"[{diff['low'] * 100:+.1f}, {diff['high'] * 100:+.1f}]" if diff else "—",
-            ]
-        )
-    lines += _table(["配置", "recall@5", "95% CI", f"相对 {baseline}", "差值 95% CI"], rows)
-    lines += ["", "差值区间不含 0 时，可以认为该配置在此用例集上确实不同于基线。", ""]
+        row = [config]
+        for m in measures:
+            value = metrics["metrics"][config][split][m]
+            ci = boot["ci"][config].get(m)
+            kind = "pct" if m.startswith("recall@") else "num"
+            row.append(f"{_fmt(value, kind)} [{_fmt(ci[0], kind)}, {_fmt(ci[1], kind)}]" if ci else "—")
+            diff = boot["versus_baseline"].get(config, {}).get(m)
+            row.append(_diff(diff, kind) if diff else "（基线）" if config == baseline else "—")
+        rows.append(row)
+    lines += _table(header, rows)
+    lines += ["", "差值区间不含 0（标 ✓）时，可以认为该配置在此用例集上确实不同于基线。", ""]
     return lines
+
+
+def _diff(diff: dict[str, float], kind: str) -> str:
+    scale, unit = (100, " 个百分点") if kind == "pct" else (1, "")
+    sure = " ✓" if diff["low"] > 0 or diff["high"] < 0 else ""
+    return (
+        f"{diff['difference'] * scale:+.{1 if kind == 'pct' else 3}f}{unit} "
+        f"[{diff['low'] * scale:+.{1 if kind == 'pct' else 3}f}, {diff['high'] * scale:+.{1 if kind == 'pct' else 3}f}]{sure}"
+    )
 
 
 def _category_section(run: EvalRun, metrics: dict[str, Any], configs: Sequence[str]) -> list[str]:
@@ -140,7 +151,9 @@ def _category_section(run: EvalRun, metrics: dict[str, Any], configs: Sequence[s
     for cat in categories:
         best_row = tables[best].get(cat, {})
         absent = (
-            f"{best_row['absent_fp_rate'] * 100:.0f}%（{best_row['absent']}）" if best_row.get("absent") else "—"
+            f"{best_row['absent_fp_rate'] * 100:.0f}%（{best_row['absent']}）"
+            if best_row.get("absent")
+            else "—"
         )
         rows.append(
             [
@@ -157,6 +170,8 @@ def _category_section(run: EvalRun, metrics: dict[str, Any], configs: Sequence[s
 
 
 def _worst_section(run: EvalRun, metrics: dict[str, Any]) -> list[str]:
+    from assistant.evaluation.runner import SINGLE_LIST_CONFIGS
+
     best = metrics["best_config"]
     scores = run.config(best).scores
     cases = {c.id: c for c in run.cases}
@@ -165,20 +180,24 @@ def _worst_section(run: EvalRun, metrics: dict[str, Any]) -> list[str]:
     lines = [f"## 最差用例（{best}）", ""]
     if not worst:
         return [*lines, "所有用例都找全了期望类别，没有误报和资格违规。", ""]
-    lines += ["按资格违规、recall@5、排除误报排序；评估文本已脱敏。", ""]
+    lines += ["按资格违规、recall@5、排除误报排序；评估文本已脱敏；每个需求列出前 3 个资源。", ""]
     for score in worst:
         case = cases[score.case_id]
-        found = [n["category"] for n in results[score.case_id]["needs"]]
-        unmet = [u["category"] for u in results[score.case_id]["unmet"]]
+        result = results[score.case_id]
+        absent = f"；排除：{_labels(case.absent_categories)}" if case.absent_categories else ""
         lines += [
             f"### {case.id}（{case.split}，recall@5 = {score.recall(5) * 100:.0f}%）",
             "",
             f"> {redact(case.text)}",
             "",
-            f"- 期望：{_labels(case.expected_categories)}",
-            f"- 结果的需求：{_labels(found)}" + (f"；未满足：{_labels(unmet)}" if unmet else ""),
-            f"- **漏掉**：{_labels(score.missed(5))}" + _why_missed(score, found),
+            f"- 期望：{_labels(case.expected_categories)}{absent}",
+            *_returned(result, best in SINGLE_LIST_CONFIGS),
         ]
+        for category in score.missed(5):
+            why = (
+                "识别出该需求，但前 5 个资源都不含该类别" if category in score.detected else "未识别出该需求"
+            )
+            lines.append(f"- **漏掉** {_label(category)}：{why}")
         if score.absent_hits:
             lines.append(f"- **误报排除类别**：{_labels(sorted(score.absent_hits))}")
         if score.violations:
@@ -188,18 +207,29 @@ def _worst_section(run: EvalRun, metrics: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _why_missed(score: CaseScore, found: Sequence[str]) -> str:
-    missed = score.missed(5)
-    if not missed:
-        return ""
-    not_detected = [c for c in missed if c not in score.detected]
-    ranked_low = [c for c in missed if c in score.detected]
-    parts = []
-    if not_detected:
-        parts.append(f"未识别出需求：{len(not_detected)} 项")
-    if ranked_low:
-        parts.append(f"识别出需求但前 5 个资源不含该类别：{len(ranked_low)} 项")
-    return "（" + "；".join(parts) + "）"
+def _returned(result: dict[str, Any], single_list: bool) -> list[str]:
+    """What the configuration returned for one case, briefly."""
+    if single_list:
+        matches = sorted(
+            (m for n in result["needs"] for m in n["matches"]), key=lambda m: -float(m.get("score") or 0)
+        )
+        top = "、".join(f"{m['name']}（{_first_label(m)}）" for m in matches[:5])
+        return [f"- 排序列表前 5：{top or '（空）'}"]
+    lines = ["- 结果："]
+    for need in result["needs"]:
+        person = (need.get("person") or {}).get("relation") or "申请人"
+        top = "、".join(f"{m['name']}（{m['resource_id']}）" for m in need["matches"][:3])
+        lines.append(f"  - {_label(need['category'])}（{person}）：{top}")
+    for unmet in result["unmet"]:
+        lines.append(f"  - {_label(unmet['category'])}：未满足，{unmet.get('reason', '')}")
+    if len(lines) == 1:
+        lines[0] = "- 结果：没有识别出任何需求"
+    return lines
+
+
+def _first_label(match: dict[str, Any]) -> str:
+    categories = match.get("categories") or []
+    return get_taxonomy().category_label(categories[0]) if categories else "—"
 
 
 def _headline(metrics: dict[str, Any]) -> list[str]:
@@ -208,19 +238,21 @@ def _headline(metrics: dict[str, Any]) -> list[str]:
     best = metrics["best_config"]
     baseline = metrics["baseline_config"]
     summary = metrics["metrics"][best][split]
-    ci = boot["ci"].get(best)
+    ci = boot["ci"][best].get("recall@5")
     line = (
-        f"**{SPLIT_LABELS[split]}上最好的配置是 `{best}`：recall@5 = {_fmt(summary['recall@5'], 'pct')}"
+        f"**{SPLIT_LABELS[split]} 上最好的配置是 `{best}`：recall@5 = {_fmt(summary['recall@5'], 'pct')}"
         + (f"（95% CI {_fmt(ci[0], 'pct')}–{_fmt(ci[1], 'pct')}）" if ci else "")
     )
-    diff = boot["versus_baseline"].get(best)
-    if diff:
-        line += (
-            f"，比基线 `{baseline}` 高 {diff['difference'] * 100:+.1f} 个百分点"
-            f"（配对 95% CI {diff['low'] * 100:+.1f}–{diff['high'] * 100:+.1f}）"
-        )
+    versus = boot["versus_baseline"].get(best) or {}
+    compared = [
+        f"{m} {_diff(d, 'pct' if m.startswith('recall@') else 'num')}"
+        for m, d in versus.items()
+        if d is not None
+    ]
+    if compared:
+        line += f"；相对基线 `{baseline}`：" + "；".join(compared)
     line += "。**"
-    lines = [line, ""]
+    lines = [line, "", "（“最好”只在没有资格违规的配置中选：给出不合格资源的结果不能直接使用。）", ""]
     for config, summary_by_split in metrics["metrics"].items():
         violations = summary_by_split["all"]["eligibility_violations"]
         if violations and config != baseline:
@@ -271,8 +303,15 @@ def write_report(run: EvalRun, metrics: dict[str, Any], out_dir: Path) -> dict[s
 
 # -- plots ----------------------------------------------------------------------------------------------
 
-_CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Serif CJK SC", "Source Han Sans SC", "WenQuanYi Zen Hei",
-                 "WenQuanYi Micro Hei", "Noto Sans CJK JP", "Droid Sans Fallback")
+_CJK_FAMILIES = (
+    "Noto Sans CJK SC",
+    "Noto Serif CJK SC",
+    "Source Han Sans SC",
+    "WenQuanYi Zen Hei",
+    "WenQuanYi Micro Hei",
+    "Noto Sans CJK JP",
+    "Droid Sans Fallback",
+)
 
 
 def cjk_font() -> str | None:
@@ -311,12 +350,14 @@ def write_plots(run: EvalRun, metrics: dict[str, Any], out_dir: Path) -> dict[st
     import numpy as np
 
     font = cjk_font()
-    rc = {"font.family": "sans-serif", "font.sans-serif": [font, "DejaVu Sans"]} if font else {}
     configs = metrics["configs"]
     split = metrics["bootstrap"]["split"]
     written: dict[str, Path] = {}
 
-    with plt.rc_context(rc):
+    with plt.rc_context():
+        if font:
+            plt.rcParams["font.family"] = "sans-serif"
+            plt.rcParams["font.sans-serif"] = [font, "DejaVu Sans"]
         bars = [(f"recall@{k}", f"recall@{k}") for k in K_VALUES] + [
             ("need_detection_recall", "需求识别" if font else "need detection"),
             ("absent_fp_rate", "排除误报" if font else "absent FP"),
@@ -327,12 +368,14 @@ def write_plots(run: EvalRun, metrics: dict[str, Any], out_dir: Path) -> dict[st
         for i, config in enumerate(configs):
             summary = metrics["metrics"][config][split]
             values = [summary[key] or 0.0 for key, _ in bars]
-            errors = np.zeros((2, len(bars)))
-            ci = metrics["bootstrap"]["ci"].get(config)
+            ax.bar(x + i * width, values, width, label=config)
+            ci = metrics["bootstrap"]["ci"][config].get("recall@5")
             if ci and summary["recall@5"] is not None:
-                j = 2  # recall@5
-                errors[:, j] = [summary["recall@5"] - ci[0], ci[1] - summary["recall@5"]]
-            ax.bar(x + i * width, values, width, yerr=errors, capsize=3, label=config)
+                at = x[2] + i * width  # the recall@5 bar
+                low, high = summary["recall@5"] - ci[0], ci[1] - summary["recall@5"]
+                ax.errorbar(
+                    [at], [summary["recall@5"]], yerr=[[low], [high]], fmt="none", ecolor="black", capsize=3
+                )
             lat = [summary["latency_p50_ms"] or 0.0, summary["latency_p95_ms"] or 0.0]
             ax_lat.bar(np.arange(2) + i * width, lat, width, label=config)
         ax.set_xticks(x + width * (len(configs) - 1) / 2, [label for _, label in bars])
@@ -355,8 +398,12 @@ def write_plots(run: EvalRun, metrics: dict[str, Any], out_dir: Path) -> dict[st
             [[(tables[c].get(cat, {}).get("recall@5") or 0.0) for c in configs] for cat in categories]
         ).reshape(len(categories), len(configs))
         taxonomy = get_taxonomy()
-        labels = [f"{taxonomy.category_label(c)} {c}" if font else c for c in categories]
-        fig, ax = plt.subplots(figsize=(2.0 + 1.4 * len(configs), 1.2 + 0.42 * max(len(categories), 1)))
+        counts = {cat: max(t.get(cat, {}).get("cases", 0) for t in tables.values()) for cat in categories}
+        labels = [
+            f"{taxonomy.category_label(c)} {c} (n={counts[c]})" if font else f"{c} (n={counts[c]})"
+            for c in categories
+        ]
+        fig, ax = plt.subplots(figsize=(4.5 + 1.2 * len(configs), 1.2 + 0.42 * max(len(categories), 1)))
         image = ax.imshow(grid, cmap="RdYlGn", vmin=0, vmax=1, aspect="auto")
         ax.set_xticks(range(len(configs)), configs, rotation=20, ha="right")
         ax.set_yticks(range(len(categories)), labels)

@@ -13,13 +13,16 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
+from assistant.catalog.service import CatalogService
 from assistant.config import Settings
 from assistant.evaluation.cases import EvalCase
 from assistant.evaluation.metrics import (
+    BOOTSTRAP_MEASURES,
     ConfigScores,
-    bootstrap_recall,
+    ResultView,
+    bootstrap_ci,
     eligibility_violations,
     graded_scores,
     paired_bootstrap_difference,
@@ -31,6 +34,8 @@ from assistant.matching.types import MatchRequest, MatchResult, Person
 from assistant.privacy import redact
 
 BASELINE = "dense-whole-text"
+# Configurations that rank resources for the whole text and find no needs: read as one ranked list.
+SINGLE_LIST_CONFIGS = frozenset({BASELINE})
 KNOWN_CONFIGS = ("dense-whole-text", "bm25", "dense", "hybrid", "hybrid+rerank")
 DEFAULT_CONFIGS = ("dense-whole-text", "bm25", "dense", "hybrid")
 RERANK = "hybrid+rerank"
@@ -50,6 +55,13 @@ class Matcher(Protocol):
 
 class UnknownConfig(ValueError):
     pass
+
+
+def catalog_snapshot(catalog: CatalogService) -> dict[str, dict[str, Any]]:
+    """Every resource in the store by id: what returned resources are re-checked against."""
+    # CatalogService has a method named ``list``, which confuses mypy about ``all()``'s return type.
+    rows = cast("list[dict[str, Any]]", catalog.all())
+    return {r["id"]: r for r in rows}
 
 
 def choose_configs(requested: Sequence[str], reranker_model: str) -> tuple[list[str], dict[str, str]]:
@@ -75,13 +87,15 @@ def primary_config(configs: Sequence[str]) -> str:
 WHOLE_TEXT = "（整段评估文本）"
 
 
-def public_result(result: MatchResult, case_text: str) -> dict[str, Any]:
-    """``result.to_json()`` fit to be written: need texts quote the assessment, so they are redacted,
-    and a need that is the whole assessment (the whole-text baseline) is replaced by a placeholder."""
+def public_result(result: MatchResult, case_text: str, whole_text: bool = False) -> dict[str, Any]:
+    """``result.to_json()`` fit to be written: need texts quote the assessment, so they are redacted; the
+    "needs" of a whole-text configuration (or any need that is the whole assessment) become a placeholder."""
     data = result.to_json()
     whole = case_text.strip()
-    for item in (*data["needs"], *data["unmet"]):
-        item["text"] = WHOLE_TEXT if item["text"].strip() == whole else redact(item["text"])
+    for item in data["needs"]:
+        item["text"] = WHOLE_TEXT if whole_text or item["text"].strip() == whole else redact(item["text"])
+    for item in data["unmet"]:
+        item["text"] = redact(item["text"])
     return data
 
 
@@ -135,7 +149,7 @@ def run_eval(
             except Exception as exc:
                 raise RuntimeError(f"用例 {case.id} 在配置 {name} 下匹配失败：{exc}") from exc
             latencies[name][case.id] = (time.perf_counter() - started) * 1000
-            results[name][case.id] = public_result(result, case.text)
+            results[name][case.id] = public_result(result, case.text, name in SINGLE_LIST_CONFIGS)
             if on_step is not None:
                 on_step(case.id, name)
 
@@ -144,13 +158,17 @@ def run_eval(
 
     scored = []
     for name in configs:
-        graded = graded_scores(cases, results[name])
+        views = {
+            case_id: ResultView.of(data, single_list=name in SINGLE_LIST_CONFIGS)
+            for case_id, data in results[name].items()
+        }
+        graded = graded_scores(cases, views)
         scores = [
             score_case(
                 case,
-                results[name][case.id],
+                views[case.id],
                 latency_ms=latencies[name][case.id],
-                violations=eligibility_violations(case, results[name][case.id], resources, eligible),
+                violations=eligibility_violations(case, views[case.id], resources, eligible),
                 ir=graded.get(case.id),
             )
             for case in cases
@@ -178,12 +196,14 @@ def build_info(settings: Settings, cases_file: Path, split: str) -> dict[str, An
 
 
 def best_config(run: EvalRun) -> str:
-    """The configuration with the highest recall@5 on the test split (all cases when there is none)."""
+    """The configuration with the highest recall@5 on the test split (all cases when there is none),
+    among those that never offered an ineligible resource (an unfiltered result is not a usable one)."""
 
-    def key(scores: ConfigScores) -> tuple[float, float]:
+    def key(scores: ConfigScores) -> tuple[bool, float, float]:
         split = BOOTSTRAP_SPLIT if BOOTSTRAP_SPLIT in scores.splits() else "all"
         summary = summarize(scores.split(split))
-        return (summary["recall@5"] or 0.0, summary["recall@1"] or 0.0)
+        clean = not any(s.violations for s in scores.scores)
+        return (clean, summary["recall@5"] or 0.0, summary["recall@1"] or 0.0)
 
     return max(run.configs, key=key).config
 
@@ -193,15 +213,19 @@ def build_metrics(run: EvalRun) -> dict[str, Any]:
     configs = [c.config for c in run.configs]
     baseline = BASELINE if BASELINE in configs else configs[0]
     split = BOOTSTRAP_SPLIT if any(s.split == BOOTSTRAP_SPLIT for s in run.cases) else "all"
-    ci: dict[str, list[float] | None] = {}
-    versus: dict[str, dict[str, float] | None] = {}
+    ci: dict[str, dict[str, list[float] | None]] = {}
+    versus: dict[str, dict[str, dict[str, float] | None]] = {}
+    base_scores = run.config(baseline).split(split)
     for scores in run.configs:
-        interval = bootstrap_recall(scores.split(split))
-        ci[scores.config] = list(interval) if interval else None
+        ci[scores.config] = {}
+        for measure in BOOTSTRAP_MEASURES:
+            interval = bootstrap_ci(scores.split(split), measure)
+            ci[scores.config][measure] = list(interval) if interval else None
         if scores.config != baseline:
-            versus[scores.config] = paired_bootstrap_difference(
-                scores.split(split), run.config(baseline).split(split)
-            )
+            versus[scores.config] = {
+                m: paired_bootstrap_difference(scores.split(split), base_scores, m)
+                for m in BOOTSTRAP_MEASURES
+            }
     return {
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         **run.info,
@@ -211,7 +235,8 @@ def build_metrics(run: EvalRun) -> dict[str, Any]:
         "baseline_config": baseline,
         "best_config": best_config(run),
         "cases": {
-            name: sum(1 for c in run.cases if name == "all" or c.split == name) for name in ("dev", "test", "all")
+            name: sum(1 for c in run.cases if name == "all" or c.split == name)
+            for name in ("dev", "test", "all")
         },
         "metrics": {s.config: {name: summarize(s.split(name)) for name in s.splits()} for s in run.configs},
         "per_category": {
@@ -219,7 +244,7 @@ def build_metrics(run: EvalRun) -> dict[str, Any]:
         },
         "bootstrap": {
             "split": split,
-            "measure": "recall@5",
+            "measures": list(BOOTSTRAP_MEASURES),
             "resamples": 2000,
             "level": 0.95,
             "ci": ci,
@@ -227,7 +252,12 @@ def build_metrics(run: EvalRun) -> dict[str, Any]:
         },
         "violations": {
             s.config: [
-                {"case": c.case_id, "resource_id": v.resource_id, "need": v.need_category, "problem": v.problem}
+                {
+                    "case": c.case_id,
+                    "resource_id": v.resource_id,
+                    "need": v.need_category,
+                    "problem": v.problem,
+                }
                 for c in s.scores
                 for v in c.violations
             ][:200]

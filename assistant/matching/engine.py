@@ -23,6 +23,7 @@ from assistant.catalog.service import CatalogService
 from assistant.config import Settings
 from assistant.db import Database
 from assistant.matching import eligibility
+from assistant.matching.classifier import ClauseClassifier
 from assistant.matching.embedders import Embedder, build_embedder
 from assistant.matching.fusion import rrf
 from assistant.matching.lexical import LexicalIndex
@@ -109,7 +110,11 @@ class MatchingEngine:
                        **{g: v.label for g, v in taxonomy.groups.items()},
                        **{a: v.label for a, v in taxonomy.areas.items()}}
         self.rules = Rules.load(settings.catalog_dir / "need_cues.yaml", taxonomy)
-        self.rule_extractor = RuleNeedExtractor(taxonomy, self.rules)
+        self.rule_extractor = RuleNeedExtractor(
+            taxonomy, self.rules,
+            classifier=ClauseClassifier.train(settings.catalog_dir / "need_exemplars.yaml", taxonomy),
+            classifier_floor=settings.classifier_floor, classifier_weight=settings.classifier_weight,
+        )
         self.extractor: NeedExtractor = extractor or self.rule_extractor
         self.client = open_client(settings)
         self.index: VectorIndex | None = None

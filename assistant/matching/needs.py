@@ -18,12 +18,16 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from assistant.matching.classifier import NONE, ClauseClassifier
 from assistant.matching.types import MatchRequest, Member, Need, Person
 from assistant.taxonomy import Taxonomy
 
 SENTENCE_RE = re.compile(r"[。！？!?；;\n]+|(?:^|\s)(?:\d{1,2}[\.、．)）]|[（(]\d{1,2}[）)]|[①②③④⑤⑥⑦⑧⑨⑩])")
 CLAUSE_RE = re.compile(r"[，,：:]+|\s+")
+LIST_JOINER = re.compile(r"[、和及与跟/]?")
 AGE_RE = re.compile(r"(\d{1,3})\s*(?:周)?岁")
+WEAK = 0.45  # a situational word alone ("独居") is not a need …
+SIGNAL_BONUS = 0.3  # … unless its clause also signals one ("困难", "需要", "没人" …)
 
 CHILD_CATEGORIES = {"child_care", "tutoring"}
 CHILD_GROUPS = {"orphan", "de_facto_orphan", "left_behind_child", "child_in_difficulty"}
@@ -43,6 +47,8 @@ CHILD_GROUP_PATTERNS = {
 class Clause:
     text: str
     sentence: int
+    start: int = 0  # offset in the sentence
+    end: int = 0
 
 
 @dataclass
@@ -53,14 +59,16 @@ class Cue:
     weight: float
     text: str
     negated: bool = False
+    clause: int = 0  # index of the clause in the sentence
 
 
 @dataclass
 class Rules:
-    """The editable rule file, compiled."""
+    """The editable rule file (``catalog/need_cues.yaml``), compiled."""
 
     cues: dict[str, list[re.Pattern[str]]]
     keywords: dict[str, list[str]]
+    weak: dict[str, set[str]]
     negations_before: list[re.Pattern[str]]
     negations_after: list[re.Pattern[str]]
     contrast: re.Pattern[str]
@@ -71,11 +79,13 @@ class Rules:
     def load(cls, path: Path, taxonomy: Taxonomy) -> Rules:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
         cues = {code: [re.compile(p) for p in (raw.get("cues") or {}).get(code, [])] for code in taxonomy.categories}
-        keywords = {code: sorted(set(c.keywords) | {c.label}, key=len, reverse=True)
+        weak = {code: set((raw.get("weak") or {}).get(code, [])) for code in taxonomy.categories}
+        keywords = {code: sorted(set(c.keywords) | {c.label} | weak[code], key=len, reverse=True)
                     for code, c in taxonomy.categories.items()}
         return cls(
             cues=cues,
             keywords=keywords,
+            weak=weak,
             negations_before=[re.compile(f"(?:{p})$") for p in raw.get("negations_before", [])],
             negations_after=[re.compile(p) for p in raw.get("negations_after", [])],
             contrast=re.compile("|".join(raw.get("contrast", ["但是?"]))),
@@ -84,42 +94,49 @@ class Rules:
         )
 
 
-def split_clauses(text: str) -> list[Clause]:
-    """Sentences by end punctuation and list markers; clauses by commas, colons and spaces."""
+def split_sentences(text: str) -> list[str]:
+    return [s for s in SENTENCE_RE.split(text) if s and s.strip()]
+
+
+def split_clauses(sentence: str, index: int = 0) -> list[Clause]:
+    """Clauses of one sentence by commas, colons and spaces, with their offsets."""
     clauses: list[Clause] = []
-    for index, sentence in enumerate(SENTENCE_RE.split(text)):
-        for part in CLAUSE_RE.split(sentence or ""):
-            part = part.strip(" 　、.。（）()[]【】\"'“”")
-            if part:
-                clauses.append(Clause(part, index))
+    position = 0
+    for part in CLAUSE_RE.split(sentence):
+        offset = sentence.find(part, position)
+        position = offset + len(part)
+        stripped = part.strip(" 　、.。（）()[]【】\"'“”-")
+        if stripped:
+            clauses.append(Clause(stripped, index, offset, offset + len(part)))
     return clauses
 
 
-def find_cues(clause: str, rules: Rules) -> list[Cue]:
+def find_cues(text: str, rules: Rules) -> list[Cue]:
+    """Keyword and pattern cues of every category; weak (situational) keywords weigh half."""
     found: list[Cue] = []
     for pattern in rules.context:  # background facts, not needs: mask them out, keeping positions
-        clause = pattern.sub(lambda m: "＿" * len(m.group(0)), clause)
+        text = pattern.sub(lambda m: "＿" * len(m.group(0)), text)
     for code, words in rules.keywords.items():
         taken: list[tuple[int, int]] = []
         for word in words:
-            for m in re.finditer(re.escape(word), clause):
+            for m in re.finditer(re.escape(word), text):
                 if any(s <= m.start() < e for s, e in taken):
                     continue
                 taken.append((m.start(), m.end()))
-                found.append(Cue(code, m.start(), m.end(), 1.0 + 0.15 * len(word), word))
+                weight = WEAK if word in rules.weak[code] else 1.0 + 0.1 * min(len(word), 5)
+                found.append(Cue(code, m.start(), m.end(), weight, word))
         for pattern in rules.cues.get(code, []):
-            for m in pattern.finditer(clause):
-                if any(s <= m.start() < e for s, e in taken):
+            for m in pattern.finditer(text):
+                if not m.group(0) or any(s <= m.start() < e for s, e in taken):
                     continue
                 taken.append((m.start(), m.end()))
                 found.append(Cue(code, m.start(), m.end(), 1.0, m.group(0)))
     return found
 
 
-def _segment_bounds(clause: str, position: int, rules: Rules) -> tuple[int, int]:
-    """The stretch of the clause around ``position`` not crossing a contrast word (但是, 可是 …)."""
-    start, end = 0, len(clause)
-    for m in rules.contrast.finditer(clause):
+def _segment_bounds(text: str, start: int, end: int, position: int, rules: Rules) -> tuple[int, int]:
+    """The stretch of ``text[start:end]`` around ``position`` not crossing a contrast word (但是, 可是 …)."""
+    for m in rules.contrast.finditer(text, start, end):
         if m.end() <= position:
             start = m.end()
         elif m.start() >= position:
@@ -127,19 +144,45 @@ def _segment_bounds(clause: str, position: int, rules: Rules) -> tuple[int, int]
     return start, end
 
 
-def mark_negations(clause: str, cues: list[Cue], rules: Rules) -> None:
-    for cue in cues:
-        start, end = _segment_bounds(clause, cue.start, rules)
-        before = clause[start : cue.start]
-        after = clause[cue.end : end]
-        if any(p.search(before[-12:]) for p in rules.negations_before):
-            cue.negated = True
-        elif any(p.search(after) for p in rules.negations_after):
-            cue.negated = True
-
-
-def _is_pure_negation(clause: str, rules: Rules) -> bool:
+def _is_negation_only(clause: str, rules: Rules) -> bool:
     return any(p.search(clause) for p in rules.negations_after) and not rules.contrast.search(clause)
+
+
+def sentence_cues(sentence: str, index: int, rules: Rules) -> tuple[list[Clause], list[Cue]]:
+    """Cues of one sentence, each tied to its clause, with negation and need-signal weighting applied."""
+    clauses = split_clauses(sentence, index)
+    cues = find_cues(sentence, rules)
+    if not clauses:
+        return clauses, []
+    for cue in cues:
+        cue.clause = next((i for i, c in enumerate(clauses) if c.start <= cue.start < c.end), len(clauses) - 1)
+        clause = clauses[cue.clause]
+        start, end = _segment_bounds(sentence, clause.start, clause.end, cue.start, rules)
+        before, after = sentence[start : cue.start], sentence[cue.end : end]
+        if any(p.search(before[-12:]) for p in rules.negations_before) or any(
+            p.search(after) for p in rules.negations_after
+        ):
+            cue.negated = True
+        if rules.need_signals.search(sentence[clause.start : clause.end]):
+            cue.weight += SIGNAL_BONUS
+    # "洗澡、吃饭家属管" / "能做饭、洗澡": a denial covers the items listed with it.
+    ordered = sorted(cues, key=lambda c: c.start)
+    for first, second in zip(ordered, ordered[1:], strict=False):
+        if first.clause == second.clause and LIST_JOINER.fullmatch(sentence[first.end : second.start]):
+            if first.negated or second.negated:
+                first.negated = second.negated = True
+    for first, second in zip(reversed(ordered[:-1]), reversed(ordered[1:]), strict=False):
+        if first.clause == second.clause and LIST_JOINER.fullmatch(sentence[first.end : second.start]):
+            if first.negated or second.negated:
+                first.negated = second.negated = True
+    # "吃饭方面侄子会送，不用操心": a clause that only negates applies to the clause before it.
+    with_cues = {cue.clause for cue in cues}
+    for i, clause in enumerate(clauses):
+        if i > 0 and i not in with_cues and _is_negation_only(clause.text, rules):
+            for cue in cues:
+                if cue.clause == i - 1:
+                    cue.negated = True
+    return clauses, cues
 
 
 @dataclass
@@ -176,42 +219,61 @@ class RuleNeedExtractor:
     taxonomy: Taxonomy
     rules: Rules
     prototypes: CategoryPrototypes | None = None
+    classifier: ClauseClassifier | None = None
+    classifier_floor: float = 0.3  # clause probabilities below this add nothing
+    classifier_weight: float = 1.6  # a clause at probability p adds p × weight of evidence
     min_weight: float = 1.0
     _relations: tuple[str, ...] = field(default=CHILD_RELATIONS + ADULT_RELATIONS)
 
     def extract(self, request: MatchRequest) -> list[Need]:
-        clauses = split_clauses(request.text)
         members = infer_members(request)
         hits: dict[tuple[str, str], list[tuple[Clause, Cue]]] = {}
         unclassified: list[Clause] = []
-        previous: tuple[Clause, list[Cue]] | None = None
-        for clause in clauses:
-            cues = find_cues(clause.text, self.rules)
-            if not cues:
-                if previous and previous[0].sentence == clause.sentence and _is_pure_negation(clause.text, self.rules):
-                    for cue in previous[1]:
-                        cue.negated = True  # "吃饭方面侄子会送，不用操心"
-                elif self.rules.need_signals.search(clause.text):
+        for index, sentence in enumerate(split_sentences(request.text)):
+            clauses, cues = sentence_cues(sentence, index, self.rules)
+            cues += self._classifier_cues(sentence, clauses, cues)
+            cued = {cue.clause for cue in cues}
+            for i, clause in enumerate(clauses):
+                if (i not in cued and self.rules.need_signals.search(clause.text)
+                        and not _is_negation_only(clause.text, self.rules)):
                     unclassified.append(clause)
-                previous = (clause, cues) if not cues else previous
-                continue
-            mark_negations(clause.text, cues, self.rules)
-            previous = (clause, cues)
             for cue in cues:
-                person = self._person_for(clause.text, cue.category, request, members)
+                clause = clauses[cue.clause]
+                person = self._person_for(sentence, cue.category, request, members)
                 hits.setdefault((cue.category, person.relation), []).append((clause, cue))
         needs = self._needs_from_hits(hits, request, members)
         if self.prototypes and unclassified:
             found = {n.category for n in needs}
-            negated = {k[0] for k, v in hits.items() if all(c.negated for _, c in v)}
-            for clause, verdict in zip(unclassified, self.prototypes.classify([c.text for c in unclassified]),
-                                       strict=True):
-                if verdict and verdict[0] not in found and verdict[0] not in negated:
+            mentioned = {category for category, _ in hits}
+            verdicts = self.prototypes.classify([c.text for c in unclassified])
+            for clause, verdict in zip(unclassified, verdicts, strict=True):
+                if verdict and verdict[0] not in found and verdict[0] not in mentioned:
                     person = self._person_for(clause.text, verdict[0], request, members)
                     needs.append(Need(text=clause.text, category=verdict[0], confidence=round(verdict[1], 3),
                                       person=person, cues=["语义相近"]))
                     found.add(verdict[0])
         return needs
+
+    def _classifier_cues(self, sentence: str, clauses: list[Clause], cues: list[Cue]) -> list[Cue]:
+        """Evidence from the clause classifier; a clause whose rule cue for the category is negated stays so."""
+        if self.classifier is None or not clauses:
+            return []
+        extra: list[Cue] = []
+        probabilities = self.classifier.probabilities([c.text for c in clauses])
+        negated = {cue.category for cue in cues if cue.negated}  # denied anywhere in the sentence
+        for i, (clause, row) in enumerate(zip(clauses, probabilities, strict=True)):
+            following = clauses[i + 1].text if i + 1 < len(clauses) else ""
+            pure_negation = _is_negation_only(clause.text, self.rules) or (
+                bool(following) and _is_negation_only(following, self.rules)
+                and not any(cue.clause == i + 1 for cue in cues)
+            )
+            for j, code in enumerate(self.classifier.classes):
+                p = float(row[j])
+                if code == NONE or p < self.classifier_floor or code in negated or pure_negation:
+                    continue
+                extra.append(Cue(code, clause.start, clause.end, p * self.classifier_weight, f"≈{clause.text}",
+                                 clause=i))
+        return extra
 
     def _needs_from_hits(
         self, hits: dict[tuple[str, str], list[tuple[Clause, Cue]]], request: MatchRequest, members: list[Member]
@@ -219,7 +281,12 @@ class RuleNeedExtractor:
         needs: list[tuple[int, Need]] = []
         for (category, relation), found in hits.items():
             live = [(cl, cue) for cl, cue in found if not cue.negated]
+            negated = [cue for _, cue in found if cue.negated]
             weight = sum(cue.weight for _, cue in live)
+            if negated:
+                # Said to be taken care of somewhere: only an explicit need signal elsewhere overrides that.
+                live = [(cl, cue) for cl, cue in live if self.rules.need_signals.search(cl.text)]
+                weight = sum(cue.weight for _, cue in live)
             if not live or weight < self.min_weight:
                 continue
             texts = list(dict.fromkeys(cl.text for cl, _ in live))
@@ -230,7 +297,7 @@ class RuleNeedExtractor:
                 category=category,
                 confidence=round(min(1.0, weight / 2.5), 3),
                 person=person,
-                cues=list(dict.fromkeys(cue.text for _, cue in live))[:5],
+                cues=list(dict.fromkeys(cue.text for _, cue in live if not cue.text.startswith("≈")))[:5],
             )))
         return [n for _, n in sorted(needs, key=lambda item: item[0])]
 

@@ -6,7 +6,8 @@ some return an empty message instead of refusing. So:
 
 - the schema goes to LangChain as a JSON-schema dict (a pydantic class would make the openai SDK parse the reply
   itself and raise before we see it), the raw reply is kept (``include_raw=True``) and parsed here: think blocks
-  and code fences stripped, the JSON object found, then validated with pydantic;
+  and code fences stripped, the JSON object found, then validated with pydantic (LangChain's parsed value is
+  ignored: its parser accepts truncated JSON); a reply cut off by the token limit counts as invalid;
 - the method is configurable (``llm_structured_method``); ``auto`` tries json_schema → function_calling →
   json_mode and remembers, per server and model, the first one the server accepts and answers;
 - an answer that does not validate gets one repair request; after that the caller falls back (offline drafter);
@@ -45,6 +46,8 @@ MAX_TOKENS = 4096
 _THINK = re.compile(r"<think(?:ing)?>.*?</think(?:ing)?>", re.DOTALL | re.IGNORECASE)
 _UNCLOSED_THINK = re.compile(r"\A\s*<think(?:ing)?>.*", re.DOTALL | re.IGNORECASE)
 _FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)
+
+TRUNCATED = "输出被截断（达到长度上限），请输出更简短的完整 JSON"
 
 _memory: dict[str, str] = {}
 _memory_lock = threading.Lock()
@@ -210,6 +213,8 @@ def _classify(exc: Exception) -> LLMFailure:
     except ImportError:  # pragma: no cover
         openai = None  # type: ignore[assignment]
     if openai is not None:
+        if isinstance(exc, openai.LengthFinishReasonError):
+            return LLMFailure("invalid", TRUNCATED)
         if isinstance(exc, openai.APIConnectionError):  # includes timeouts
             return LLMFailure("unavailable", f"连接大模型服务失败：{type(exc).__name__}")
         if isinstance(exc, openai.APIStatusError):
@@ -229,22 +234,16 @@ def _attempt(llm: BaseChatModel, schema: type[T], messages: Sequence[BaseMessage
     try:
         if method == PLAIN:
             raw: Any = llm.invoke(list(messages))
-            parsed: Any = None
         else:
-            runnable = llm.with_structured_output(
-                schema.model_json_schema(), method=method, include_raw=True
-            )
-            out = runnable.invoke(list(messages))
-            raw, parsed = out.get("raw"), out.get("parsed")  # type: ignore[union-attr]
+            runnable = llm.with_structured_output(schema.model_json_schema(), method=method, include_raw=True)
+            raw = runnable.invoke(list(messages)).get("raw")  # type: ignore[union-attr]
     except Exception as exc:  # every transport or provider error becomes a typed failure
         raise _classify(exc) from exc
-    if isinstance(parsed, dict) and parsed:
-        try:
-            return schema.model_validate(parsed)
-        except ValidationError:
-            pass  # re-validated below from the raw text, which yields a message for the repair request
+    # LangChain's own "parsed" is not used: its JSON parser accepts truncated JSON as a partial object.
     output = _raw_output(raw)
     try:
+        if isinstance(raw, BaseMessage) and raw.response_metadata.get("finish_reason") == "length":
+            raise LLMFailure("invalid", TRUNCATED)
         return validate(schema, output)
     except LLMFailure as failure:
         failure.output = output

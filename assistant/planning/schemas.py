@@ -38,7 +38,9 @@ class PlanContent(BaseModel):
     """服务方案草稿：服务目标、服务安排、回访安排、暂无资源的需求及后续措施、给社工的摘要。"""
 
     goals: list[str] = Field(default_factory=list, description="服务目标，2—5条，可检验")
-    items: list[PlanItem] = Field(default_factory=list, description="服务安排，只能引用候选资源的 resource_id")
+    items: list[PlanItem] = Field(
+        default_factory=list, description="服务安排，只能引用候选资源的 resource_id"
+    )
     follow_ups: list[FollowUp] = Field(default_factory=list, description="回访安排")
     unmet: list[UnmetStep] = Field(default_factory=list, description="暂无可用资源的需求及后续措施")
     summary: str = Field(default="", description="给社工的简要说明，三四句话")
@@ -50,7 +52,9 @@ class DraftPlan(BaseModel):
     follow_ups: list[FollowUp] = Field(default_factory=list)
     unmet: list[UnmetStep] = Field(default_factory=list)
     summary: str = ""
-    author: str = Field(default="offline", description="写作方式：模型名称，或 offline（离线规则生成，非大模型）")
+    author: str = Field(
+        default="offline", description="写作方式：模型名称，或 offline（离线规则生成，非大模型）"
+    )
     prompt_id: str = ""
     prompt_hash: str = ""
     dropped: list[dict[str, str]] = Field(default_factory=list, description="接地校验中被删除的条目及原因")

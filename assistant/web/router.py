@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
 from assistant.auth.deps import CurrentUser
+from assistant.catalog.schemas import STATUS_LABELS
 from assistant.taxonomy import get_taxonomy
 from assistant.taxonomy.model import CITYWIDE
 from assistant.web import STATIC_DIR
@@ -57,9 +58,7 @@ def taxonomy(_user: CurrentUser) -> dict[str, Any]:
             for a in tax.areas.values()
         ],
         "statuses": [
-            {"code": "active", "label": "在服务"},
-            {"code": "temporarily closed", "label": "暂停服务"},
-            {"code": "inactive", "label": "停用"},
-            {"code": "defunct", "label": "已撤销"},
+            {"code": code, "label": STATUS_LABELS[code]}
+            for code in ("active", "temporarily closed", "inactive", "defunct")
         ],
     }

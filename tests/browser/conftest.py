@@ -31,7 +31,7 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    with live_server(tmp_path_factory.mktemp("browser") / "data", warm_matcher=False) as running:
+    with live_server(tmp_path_factory.mktemp("browser") / "data") as running:
         yield running
 
 
@@ -75,8 +75,10 @@ class Shots:
         return path
 
 
-def login(page: Page, url: str, token: str) -> None:
+def login(page: Page, url: str, token: str, shot: Shots | None = None) -> None:
     page.goto(url + "/")
     page.fill("#token", token)
+    if shot:
+        shot("login")
     page.click("button[type=submit]")
     page.wait_for_selector("#user-name")

@@ -17,7 +17,21 @@ from tests.utils.live_server import LiveServer
 pytestmark = pytest.mark.browser
 
 YX = "420222"
-HEADER = ["编号", "名称", "服务内容", "服务机构", "服务类别", "服务区域", "救助对象", "最小年龄", "状态", "可用名额", "总名额", "服务时间", "联系电话"]
+HEADER = [
+    "编号",
+    "名称",
+    "服务内容",
+    "服务机构",
+    "服务类别",
+    "服务区域",
+    "救助对象",
+    "最小年龄",
+    "状态",
+    "可用名额",
+    "总名额",
+    "服务时间",
+    "联系电话",
+]
 
 
 def _xlsx(path: Path, rows: list[list[object]]) -> Path:
@@ -33,11 +47,27 @@ def _xlsx(path: Path, rows: list[list[object]]) -> Path:
     return path
 
 
-GOOD_ROW = ["yx-test-bath-901", "富池镇流动助浴车", "助浴车每月进村两次，为失能老人上门助浴。", "阳新县民政局", "助浴", "阳新县", "老年人；残疾人", 60, "在服务", 10, 40, "每月第一、三周周三", "0714-7321234"]
+GOOD_ROW = [
+    "yx-test-bath-901",
+    "富池镇流动助浴车",
+    "助浴车每月进村两次，为失能老人上门助浴。",
+    "阳新县民政局",
+    "助浴",
+    "阳新县",
+    "老年人；残疾人",
+    60,
+    "在服务",
+    10,
+    40,
+    "每月第一、三周周三",
+    "0714-7321234",
+]
 BAD_PHONE = "123"
 
 
-def test_manager_imports_excel_after_fixing_row_errors(page: Page, server: LiveServer, tmp_path: Path) -> None:
+def test_manager_imports_excel_after_fixing_row_errors(
+    page: Page, server: LiveServer, tmp_path: Path
+) -> None:
     token = server.user("阳新资源管理员", "resource_manager", YX)
     shot = Shots(page, "manager")
     login(page, server.url, token)
@@ -45,7 +75,21 @@ def test_manager_imports_excel_after_fixing_row_errors(page: Page, server: LiveS
     expect(page.locator(".nav-link.active")).to_have_text("资源目录")
     shot("catalog")
 
-    second = ["yx-test-meal-902", "兴国镇社区助餐点", "午餐堂食。", "兴国镇", "助餐", "阳新县", "老年人", 60, "在服务", 5, 20, "周一至周五", "0714-7325678"]
+    second = [
+        "yx-test-meal-902",
+        "兴国镇社区助餐点",
+        "午餐堂食。",
+        "兴国镇",
+        "助餐",
+        "阳新县",
+        "老年人",
+        60,
+        "在服务",
+        5,
+        20,
+        "周一至周五",
+        "0714-7325678",
+    ]
     bad = _xlsx(tmp_path / "bad.xlsx", [[*GOOD_ROW[:-1], BAD_PHONE], second])
     page.click("a.nav-link[href='#/import']")
     page.set_input_files("#import-file", str(bad))
@@ -85,7 +129,9 @@ def test_manager_edit_shows_version_conflict(page: Page, server: LiveServer) -> 
     token = server.user("阳新资源管理员二", "resource_manager", YX)
     shot = Shots(page, "manager-edit")
     headers = {"Authorization": f"Bearer {token}"}
-    listing = httpx.get(f"{server.url}/api/resources", params={"area": YX, "q": "yx-"}, headers=headers).json()
+    listing = httpx.get(
+        f"{server.url}/api/resources", params={"area": YX, "q": "yx-"}, headers=headers
+    ).json()
     resource = next(r for r in listing["items"] if r["service_areas"] == [YX])
 
     login(page, server.url, token)
@@ -126,3 +172,59 @@ def test_manager_edit_shows_version_conflict(page: Page, server: LiveServer) -> 
     page.click("#save-resource")
     expect(page.locator("#form-status")).to_contain_text("电话号码格式不正确")
     expect(page.locator(".field.invalid[data-field=phone]")).to_be_visible()
+
+
+def test_manager_sees_gap_report_with_chart(page: Page, server: LiveServer) -> None:
+    from assistant.matching.models import UnmetNeedRecord
+
+    with server.container.db.session() as session:
+        for n, (category, code) in enumerate(
+            [("psychological_support", "no_resource_in_area")] * 3
+            + [("respite_care", "all_full")] * 2
+            + [("legal_aid", "no_resource_for_group")]
+        ):
+            session.add(
+                UnmetNeedRecord(
+                    county=YX,
+                    category=category,
+                    reason_code=code,
+                    reason="测试",
+                    need_text="测试需求",
+                    case_id=f"case-gap-{n}",
+                )
+            )
+    token = server.user("阳新资源管理员三", "resource_manager", YX)
+    shot = Shots(page, "manager-gaps")
+    login(page, server.url, token)
+    page.click("a.nav-link[href='#/gaps']")
+    chart = page.locator("#gap-chart")
+    expect(chart).to_be_visible()
+    expect(chart.locator(".chart-row")).to_have_count(3)
+    expect(chart.locator(".chart-label").first).to_have_text("心理疏导")
+    rows = page.locator("#gap-table tbody tr")
+    expect(rows).to_have_count(3)
+    expect(rows.first).to_contain_text("阳新县")
+    expect(rows.first).to_contain_text("3")
+    expect(page.locator("#gap-county")).to_be_disabled()  # a county manager sees their county only
+    shot("report")
+
+
+def test_login_refuses_a_bad_token_and_logout_forgets_it(page: Page, server: LiveServer) -> None:
+    page.goto(server.url + "/")
+    page.fill("#token", "hsa_not-a-real-token")
+    page.click("button[type=submit]")
+    expect(page.locator(".login-status")).to_contain_text("令牌无效")
+    assert page.evaluate("sessionStorage.getItem('hsa.token')") is None
+
+    token = server.user("阳新资源管理员四", "resource_manager", YX)
+    login(page, server.url, token)
+    assert page.evaluate("sessionStorage.getItem('hsa.token')") == token
+    page.reload()
+    expect(page.locator("#user-name")).to_have_text("阳新资源管理员四")  # the tab keeps its login
+    page.click("#logout")
+    expect(page.locator("#token")).to_be_visible()
+    assert page.evaluate("sessionStorage.getItem('hsa.token')") is None
+    # A caseworker page is refused to a manager, with a message instead of data.
+    login(page, server.url, token)
+    page.goto(server.url + "/#/cases/new")
+    expect(page.locator("#view")).to_contain_text("无权使用此页面")

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from assistant.evaluation.cases import CaseFileError, load_cases
+from assistant.matching.types import Person
 from tests.evaluation.conftest import case_line, write_cases
 
 
@@ -94,12 +95,22 @@ def test_request_carries_the_facts_but_never_the_labels(tmp_path: Path) -> None:
     assert "expected" not in request.model_dump_json()
 
 
-def test_person_is_taken_from_the_case_facts(tmp_path: Path) -> None:
+def test_person_takes_the_case_age_and_adds_the_groups_the_matcher_read(tmp_path: Path) -> None:
     path = write_cases(
         tmp_path / "cases.jsonl",
         [case_line("a", members=[{"relation": "孙子", "age": 9, "groups": ["left_behind_child"]}])],
     )
     [case] = load_cases(path)
-    assert case.person("孙子").age == 9 and case.person("孙子").groups == ["left_behind_child"]
-    assert case.person("申请人").age == 82
-    assert case.person("邻居").age == 82  # unknown relation: the applicant
+    grandson = case.person(Person(relation="孙子", age=40, groups=["dibao"]))
+    assert grandson.age == 9 and grandson.groups == ["left_behind_child", "dibao"]
+    applicant = case.person(Person())
+    assert applicant.age == 82 and applicant.groups == ["elderly"]
+    # A member the text names but the case does not list: the matcher's reading is all there is.
+    named = Person(relation="孙女", age=7, groups=["left_behind_child"])
+    assert case.person(named) == named
+
+
+def test_applicant_age_read_by_the_matcher_is_used_when_the_case_gives_none(tmp_path: Path) -> None:
+    path = write_cases(tmp_path / "cases.jsonl", [case_line("a", age=None)])
+    [case] = load_cases(path)
+    assert case.person(Person(age=75)).age == 75

@@ -9,7 +9,7 @@ import pytest
 from assistant.evaluation.cases import EvalCase
 from assistant.evaluation.metrics import (
     ResultView,
-    bootstrap_recall,
+    bootstrap_ci,
     eligibility_violations,
     graded_scores,
     paired_bootstrap_difference,
@@ -36,8 +36,12 @@ CASE_A = make_case(
     absent_categories=["bathing_assistance"],
 )
 RESULT_A = result(
-    need("meal_assistance", match("r1", "home_care"), match("r2", "cleaning_assistance"),
-         match("r3", "meal_assistance", "home_care")),
+    need(
+        "meal_assistance",
+        match("r1", "home_care"),
+        match("r2", "cleaning_assistance"),
+        match("r3", "meal_assistance", "home_care"),
+    ),
     need("home_care", match("r4", "medical_escort")),
 )
 
@@ -53,9 +57,15 @@ CASE_B = make_case(
     absent_categories=["meal_assistance", "cleaning_assistance"],
 )
 RESULT_B = result(
-    need("visiting", match("r6", "visiting"), match("r7", "home_care", "meal_assistance"),
-         match("r8", "meal_assistance", "visiting"), match("r9", "visiting"), match("r10", "visiting"),
-         match("r11", "cleaning_assistance")),
+    need(
+        "visiting",
+        match("r6", "visiting"),
+        match("r7", "home_care", "meal_assistance"),
+        match("r8", "meal_assistance", "visiting"),
+        match("r9", "visiting"),
+        match("r10", "visiting"),
+        match("r11", "cleaning_assistance"),
+    ),
     need("tutoring", match("r5", "tutoring"), relation="孙子"),
     unmet=("psychological_support",),
 )
@@ -110,6 +120,31 @@ def test_whole_text_need_without_category_is_judged_by_resource_categories() -> 
     assert score.detected == set() and score.claimed == set()
 
 
+def test_single_list_result_is_merged_back_by_score_whatever_groups_it_is_shown_in() -> None:
+    # The baseline shows its top resources grouped by primary category; its real order is by score.
+    shown = result(
+        need("home_care", scored("h1", 0.9, "home_care", "medical_escort"), scored("h2", 0.5, "home_care")),
+        need("meal_assistance", scored("m1", 0.7, "meal_assistance")),
+        need("medical_escort", scored("e1", 0.4, "medical_escort")),
+    )
+    view = ResultView.of(shown, single_list=True)
+    assert [i.resource_id for i in view.items] == ["h1", "m1", "h2", "e1"]
+    assert [i.rank for i in view.items] == [1, 2, 3, 4]
+    score = score_case(CASE_A, view)
+    # h1 carries medical_escort only as a secondary category under its home_care group: not a cover.
+    assert score.found(1) == set() and score.found(3) == {"meal_assistance"}
+    assert score.found(5) == {"meal_assistance", "medical_escort"}
+    assert score.claimed == set()  # a ranked list asserts no needs
+    # Read as shown, each group would be a claimed need found at rank 1.
+    assert score_case(CASE_A, shown).found(1) == {"meal_assistance", "medical_escort"}
+
+
+def scored(resource_id: str, value: float, *categories: str) -> Any:
+    m = match(resource_id, *categories)
+    m.score = value
+    return m
+
+
 def test_scores_read_the_json_contract_shape_too() -> None:
     assert score_case(CASE_B, RESULT_B.to_json()).found(5) == score_case(CASE_B, RESULT_B).found(5)
 
@@ -132,7 +167,7 @@ RESOURCES = {
 
 
 def test_eligibility_uses_the_case_facts_of_the_person_the_need_names() -> None:
-    # The result claims the grandson is 40: the check must use the case's own age (9) instead.
+    # The result says the grandson is 40: the check must use the case's own age (9) instead.
     grandson_need = need("tutoring", match("r5", "tutoring"), relation="孙子")
     grandson_need.need.person.age = 40
     assert eligibility_violations(CASE_B, result(grandson_need), RESOURCES, eligible_by_age) == []
@@ -145,8 +180,10 @@ def test_eligibility_uses_the_case_facts_of_the_person_the_need_names() -> None:
 def test_resource_missing_from_catalog_or_out_of_county_is_a_violation() -> None:
     other_county = make_case("C", county="420281")
     found = eligibility_violations(
-        other_county, result(need("visiting", match("r6", "visiting"), match("gone", "visiting"))),
-        RESOURCES, eligible_by_age,
+        other_county,
+        result(need("visiting", match("r6", "visiting"), match("gone", "visiting"))),
+        RESOURCES,
+        eligible_by_age,
     )
     assert [(v.resource_id, v.problem) for v in found] == [("r6", "ineligible"), ("gone", "missing")]
     score = score_case(other_county, RESULT_A, violations=found)
@@ -164,7 +201,9 @@ def test_graded_metrics_match_hand_computed_ndcg() -> None:
 
 def test_graded_run_keeps_each_resource_at_its_first_position() -> None:
     graded = make_case("A", relevant_resources={"r3": 2, "r9": 1})
-    twice = result(need("visiting", match("r9", "visiting")), need("meal_assistance", match("r9"), match("r3")))
+    twice = result(
+        need("visiting", match("r9", "visiting")), need("meal_assistance", match("r9"), match("r3"))
+    )
     assert ResultView.of(twice).ranked_ids() == ["r9", "r3"]
     # DCG = 1/1 + 2/log2(3) = 2.26186; IDCG = 2.63093.
     scores = graded_scores([graded], {"A": twice})
@@ -186,17 +225,22 @@ def test_per_category_recall_and_absent_rates() -> None:
     assert table["medical_escort"]["recall@5"] == 0.0
     assert table["psychological_support"]["recall@1"] == 1.0
     assert table["cleaning_assistance"] == {
-        "cases": 0, "recall@1": None, "recall@3": None, "recall@5": None, "absent": 1, "absent_fp_rate": 0.0,
+        "cases": 0,
+        "recall@1": None,
+        "recall@3": None,
+        "recall@5": None,
+        "absent": 1,
+        "absent_fp_rate": 0.0,
     }
 
 
 def test_bootstrap_interval_brackets_the_estimate() -> None:
     perfect = [score_case(CASE_B, RESULT_B)] * 10
-    assert bootstrap_recall(perfect) == (1.0, 1.0)
+    assert bootstrap_ci(perfect) == (1.0, 1.0)
     mixed = [score_case(CASE_A, RESULT_A)] * 10 + [score_case(CASE_B, RESULT_B)] * 10
-    low, high = bootstrap_recall(mixed)  # type: ignore[misc]
+    low, high = bootstrap_ci(mixed)  # type: ignore[misc]
     assert low < summarize(mixed)["recall@5"] < high
-    assert bootstrap_recall([]) is None
+    assert bootstrap_ci([]) is None
 
 
 def test_paired_difference_is_zero_for_identical_runs_and_positive_for_a_dominating_one() -> None:
@@ -209,13 +253,55 @@ def test_paired_difference_is_zero_for_identical_runs_and_positive_for_a_dominat
     assert same is not None and same["difference"] == same["low"] == same["high"] == 0.0
     better = paired_bootstrap_difference(good, half)
     assert better is not None and better["difference"] == pytest.approx(0.5) and better["low"] > 0
+    assert paired_bootstrap_difference(half, good)["high"] < 0  # type: ignore[index]
+
+
+def test_bootstrap_of_ndcg_uses_only_graded_cases() -> None:
+    def graded(case_id: str, value: float) -> Any:
+        case = make_case(case_id, expected_categories=["meal_assistance"])
+        return score_case(case, RESULT_A, ir=dict.fromkeys(("nDCG@5", "nDCG@10", "R@10"), value))
+
+    ungraded = [score_case(CASE_B, RESULT_B)]
+    low, high = bootstrap_ci([graded("g1", 0.2), graded("g2", 0.4), *ungraded], "nDCG@10")  # type: ignore[misc]
+    assert 0.2 <= low <= high <= 0.4
+    assert bootstrap_ci(ungraded, "nDCG@10") is None
+    better = [graded("g1", 0.5), graded("g2", 0.7)]
+    worse = [graded("g1", 0.3), graded("g2", 0.5)]
+    diff = paired_bootstrap_difference(better, worse, "nDCG@10")
+    assert diff is not None and diff["difference"] == pytest.approx(0.2) and diff["low"] == pytest.approx(0.2)
 
 
 def test_worst_cases_put_violations_first_then_lowest_recall() -> None:
     a = score_case(CASE_A, RESULT_A)
     b = score_case(CASE_B, RESULT_B)
-    clean = score_case(make_case("D", expected_categories=["visiting"]), result(need("visiting", match("v", "visiting"))))
-    broken = score_case(CASE_B, RESULT_B, violations=eligibility_violations(
-        CASE_B, result(need("tutoring", match("r5", "tutoring"))), RESOURCES, eligible_by_age))
+    clean = score_case(
+        make_case("D", expected_categories=["visiting"]), result(need("visiting", match("v", "visiting")))
+    )
+    broken = score_case(
+        CASE_B,
+        RESULT_B,
+        violations=eligibility_violations(
+            CASE_B, result(need("tutoring", match("r5", "tutoring"))), RESOURCES, eligible_by_age
+        ),
+    )
     assert [s.case_id for s in worst_cases([clean, b, a, broken])] == ["B", "A", "B"]
     assert worst_cases([clean]) == []
+
+
+def eligible_by_group(resource: dict[str, Any], person: Person, county: str) -> bool:
+    return bool(set(resource["groups"]) & set(person.groups))
+
+
+def test_groups_are_the_case_facts_plus_what_the_matcher_read() -> None:
+    resources = {"dibao-only": {"groups": ["dibao"]}, "elderly-only": {"groups": ["elderly"]}}
+    # The matcher carried the household's 低保 status to the grandson: not a violation.
+    household = need("tutoring", match("dibao-only", "tutoring"), relation="孙子")
+    household.need.person.groups = ["left_behind_child", "dibao"]
+    assert eligibility_violations(CASE_B, result(household), resources, eligible_by_group) == []
+    # A baseline states no person at all: the applicant's groups come from the case (elderly).
+    bare = result(need("", match("elderly-only", "visiting")))
+    assert eligibility_violations(CASE_B, bare, resources, eligible_by_group) == []
+    [violation] = eligibility_violations(
+        CASE_B, result(need("", match("dibao-only"))), resources, eligible_by_group
+    )
+    assert violation.resource_id == "dibao-only"

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -33,14 +36,40 @@ class LiveServer:
         return token
 
 
+_templates: dict[bool, Path] = {}
+
+
+def _template(indexed: bool) -> Path:
+    """A seeded data dir (and, if ``indexed``, its vector index) built once per test process and copied
+    for every server: embedding the seed catalog is the slow part of starting one."""
+    if indexed not in _templates:
+        root = Path(tempfile.mkdtemp(prefix="live-template-"))
+        atexit.register(shutil.rmtree, root, True)
+        container = Container(Settings(data_dir=root / "data", environment="test"))
+        try:
+            container.seed_if_empty()
+            if indexed:
+                container.matcher.sync()
+        finally:
+            container.close()
+        _templates[indexed] = root / "data"
+    return _templates[indexed]
+
+
+def prepared_container(data_dir: Path, *, indexed: bool = True, **settings: object) -> Container:
+    """A container on a copy of the seeded (and indexed) store; the caller closes it."""
+    shutil.copytree(_template(indexed), data_dir)
+    container = Container(Settings(data_dir=data_dir, environment="test", **settings))  # type: ignore[arg-type]
+    if indexed:
+        container.matcher.sync()  # open the index now, so no request waits on it
+    return container
+
+
 @contextmanager
 def live_server(data_dir: Path, *, warm_matcher: bool = True, **settings: object) -> Iterator[LiveServer]:
-    """Seed a store in ``data_dir``, serve it with uvicorn in a thread, stop it on exit."""
-    container = Container(Settings(data_dir=data_dir, environment="test", **settings))  # type: ignore[arg-type]
-    container.seed_if_empty()
-    if warm_matcher:
-        # Build the index before the first request so that no browser step waits on it.
-        _ = container.matcher
+    """Serve a copy of the seeded store (indexed when ``warm_matcher``) in ``data_dir`` with uvicorn in a
+    thread; stop it on exit."""
+    container = prepared_container(data_dir, indexed=warm_matcher, **settings)
     app = create_app(container=container)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

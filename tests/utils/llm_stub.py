@@ -30,6 +30,7 @@ arguments are ``obj``; otherwise (``json_schema`` / ``json_mode`` / no format) t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -158,10 +159,9 @@ class LLMStub:
                 if reply.kind == "hang":
                     stub._stopping.wait(reply.delay)
                     reply = reply.then or Reply.text("{}")
-                try:
+                # the client may have given up (timeout): then there is nobody to answer
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     stub._answer(self, body, reply)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up (timeout): nothing to answer
 
             def _json(self, status: int, data: Any) -> None:
                 payload = json.dumps(data, ensure_ascii=False).encode()
@@ -173,7 +173,9 @@ class LLMStub:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="llm-stub", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="llm-stub", daemon=True
+        )
         self._thread.start()
         return self
 

@@ -124,7 +124,7 @@ function shell(active) {
     h(
       "header",
       { class: "topbar" },
-      h("a", { class: "brand", href: `#/${homeFor(me)}` }, logo(24), "黄石市服务类社会救助 · 匹配助手"),
+      h("a", { class: "brand", href: `#/${homeFor(me)}` }, logo(24, true), "黄石市服务类社会救助 · 匹配助手"),
       h(
         "div",
         { class: "user" },

@@ -78,12 +78,12 @@ export function select(options, value, attrs = {}) {
 }
 
 /** The workbench mark, drawn inline (no image request). */
-export function logo(size = 24) {
+export function logo(size = 24, inverse = false) {
   return svg(
     "svg",
     { viewBox: "0 0 32 32", width: size, height: size, "aria-hidden": "true", class: "logo" },
-    svg("rect", { width: 32, height: 32, rx: 6, fill: "#1d4f91" }),
-    svg("path", { d: "M16 7c-3 0-5 2-5 4.6 0 3.6 5 7.4 5 7.4s5-3.8 5-7.4C21 9 19 7 16 7z", fill: "#fff" }),
+    svg("rect", { width: 32, height: 32, rx: 6, fill: inverse ? "#fff" : "#1d4f91" }),
+    svg("path", { d: "M16 7c-3 0-5 2-5 4.6 0 3.6 5 7.4 5 7.4s5-3.8 5-7.4C21 9 19 7 16 7z", fill: inverse ? "#1d4f91" : "#fff" }),
     svg("path", { d: "M7 21h18v3H7z", fill: "#f0b429" }),
   );
 }

@@ -536,15 +536,18 @@ export async function importView(view, _params, ctx) {
 
 export async function gapsView(view, _params, ctx) {
   const tax = ctx.taxonomy;
-  const county = select([["", "全市"], ...tax.areas.filter((a) => !a.citywide).map((a) => [a.code, a.label])], ctx.me.citywide ? "" : ctx.me.county, { "aria-label": "区县", disabled: !ctx.me.citywide });
-  const days = select([["30", "近30天"], ["90", "近90天"], ["365", "近一年"], ["", "全部"]], "90", { "aria-label": "时间范围" });
+  const county = select([["", "全市"], ...tax.areas.filter((a) => !a.citywide).map((a) => [a.code, a.label])], ctx.me.citywide ? "" : ctx.me.county, { "aria-label": "区县", id: "gap-county", disabled: !ctx.me.citywide });
+  const days = select([["30", "近30天"], ["90", "近90天"], ["365", "近一年"]], "30", { "aria-label": "时间范围", id: "gap-days" });
   const body = h("div", { id: "gap-report" });
+  const query = () => {
+    const since = new Date(Date.now() - (Number(days.value) - 1) * 86400000);
+    return { county: county.value, from: localDay(since), to: localDay(new Date()) };
+  };
 
   async function load() {
     mount(body, spinner());
     try {
-      const report = await api("/api/reports/gaps", { query: gapQuery(county.value, days.value) });
-      mount(body, renderGaps(report, ctx));
+      mount(body, renderGaps(await api("/api/reports/gaps", { query: query() }), ctx));
     } catch (err) {
       mount(body, banner("error", err.message));
     }
@@ -553,74 +556,76 @@ export async function gapsView(view, _params, ctx) {
   days.addEventListener("change", load);
   mount(
     view,
-    h("div", { class: "page-head" }, h("h2", {}, "资源缺口报告"), h("div", { class: "actions" }, county, days)),
-    h("p", { class: "muted" }, "统计匹配时未能找到合格资源的需求（未满足需求），用于发现需要新建或扩容的服务。"),
+    h(
+      "div",
+      { class: "page-head" },
+      h("h2", {}, "资源缺口报告"),
+      h("div", { class: "actions" }, county, days, h("button", { class: "btn btn-sm", onclick: () => download("/api/reports/gaps", { ...query(), format: "xlsx" }, "资源缺口报告.xlsx").catch((e) => alert(e.message)) }, "导出 XLSX")),
+    ),
+    h("p", { class: "muted" }, "统计匹配时找不到合格资源的需求，以及因名额不足被退回、取消的工单，用于发现需要新建或扩容的服务。"),
     body,
   );
   await load();
 }
 
-function gapQuery(county, days) {
-  const query = {};
-  if (county) query.county = county;
-  if (days) {
-    const since = new Date(Date.now() - Number(days) * 86400000);
-    query.since = since.toISOString().slice(0, 10);
-  }
-  return query;
+function localDay(date) {
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
 }
 
-const REASON_LABELS = {
-  no_resource: "无对应资源",
-  no_resource_in_area: "本区县无此类资源",
-  no_resource_for_group: "无面向该对象的资源",
-  all_full: "名额已满",
-  low_relevance: "相关度不足",
-  age: "年龄不符",
-};
-
 function renderGaps(report, ctx) {
-  const rows = gapRows(report);
-  if (!rows.length) return banner("ok", "所选范围内没有记录到未满足的需求。");
+  const rows = [...(report.rows || [])].sort((a, b) => b.total - a.total);
+  const period = `${report.from} 至 ${report.to}，${report.county_label}`;
+  if (!rows.length) return banner("ok", `${period}：没有记录到资源缺口。`);
   const byCategory = new Map();
-  for (const row of rows) byCategory.set(row.category, (byCategory.get(row.category) || 0) + row.count);
-  const data = [...byCategory.entries()].sort((a, b) => b[1] - a[1]).map(([code, value]) => ({ label: ctx.label.category(code).replace(/（.*）|\(.*\)/, ""), value }));
-  const total = rows.reduce((s, r) => s + r.count, 0);
+  for (const row of rows) {
+    const entry = byCategory.get(row.category) || { label: short(row.category_label || ctx.label.category(row.category)), values: [0, 0] };
+    entry.values[0] += row.unmet;
+    entry.values[1] += row.capacity_declines;
+    byCategory.set(row.category, entry);
+  }
+  const data = [...byCategory.values()].sort((a, b) => b.values[0] + b.values[1] - (a.values[0] + a.values[1]));
+  const reasons = report.reason_labels || {};
+  const total = rows.reduce((s, r) => s + r.total, 0);
   return h(
     "div",
     { class: "gap-layout" },
-    h("section", { class: "panel" }, h("h3", {}, `未满足需求按服务类别（共 ${total} 次）`), barChart(data, { id: "gap-chart", unit: "次" })),
     h(
       "section",
       { class: "panel" },
-      h("h3", {}, "明细"),
+      h("h3", {}, `按服务类别（${period}，共 ${total} 次）`),
+      barChart(data, { id: "gap-chart", unit: "次", series: ["未满足需求", "名额不足退回"] }),
+    ),
+    h(
+      "section",
+      { class: "panel" },
+      h("h3", {}, "明细（区县 × 类别）"),
       h(
         "table",
         { class: "table table-compact", id: "gap-table" },
-        h("thead", {}, h("tr", {}, ["区县", "服务类别", "原因", "次数", "最近一次"].map((t) => h("th", {}, t)))),
+        h("thead", {}, h("tr", {}, ["区县", "服务类别", "未满足", "主要原因", "名额不足退回", "合计"].map((t) => h("th", {}, t)))),
         h(
           "tbody",
           {},
-          rows.map((r) =>
-            h("tr", {}, h("td", {}, ctx.label.area(r.county)), h("td", {}, ctx.label.category(r.category)), h("td", {}, REASON_LABELS[r.reason_code] || r.reason || r.reason_code || ""), h("td", { class: "num" }, r.count), h("td", { class: "nowrap" }, fmtDay(r.last_at))),
-          ),
+          rows.map((r) => {
+            const main = Object.entries(r.unmet_by_reason || {}).sort((a, b) => b[1] - a[1]).map(([code, n]) => `${reasons[code] || code} ${n}`).join("；");
+            return h(
+              "tr",
+              {},
+              h("td", { class: "nowrap" }, r.county_label || ctx.label.area(r.county)),
+              h("td", { class: "nowrap" }, short(r.category_label || ctx.label.category(r.category))),
+              h("td", { class: "num" }, r.unmet),
+              h("td", {}, main),
+              h("td", { class: "num" }, r.capacity_declines),
+              h("td", { class: "num strong" }, r.total),
+            );
+          }),
         ),
       ),
     ),
   );
 }
 
-/** Normalise the gap report to rows {county, category, reason_code, count, last_at}. */
-function gapRows(report) {
-  const list = Array.isArray(report) ? report : report.rows || report.items || report.gaps || [];
-  return list
-    .map((r) => ({
-      county: r.county ?? "",
-      category: r.category ?? "",
-      reason_code: r.reason_code ?? "",
-      reason: r.reason ?? "",
-      count: Number(r.count ?? r.n ?? 0),
-      last_at: r.last_at ?? r.last_seen ?? r.latest ?? null,
-    }))
-    .sort((a, b) => b.count - a.count);
+function short(label) {
+  return String(label).replace(/（.*）|\(.*\)/, "");
 }

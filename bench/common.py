@@ -1,0 +1,118 @@
+"""Shared by the bench scripts: a temporary store holding the seed catalog plus generated variants.
+
+Only the public container API is used: ``Container``, ``catalog.import_resources`` and ``container.matcher``.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from assistant.app.container import Container
+from assistant.catalog.io import read_seed_dir, validate_rows
+from assistant.catalog.schemas import ResourceData
+from assistant.config import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+CASES = ROOT / "eval" / "cases.jsonl"
+
+COUNTIES = ("420202", "420203", "420204", "420205", "420222", "420281")
+STREETS = (
+    "花湖",
+    "胜阳港",
+    "黄石港",
+    "沈家营",
+    "西塞山",
+    "临江",
+    "澄月",
+    "八泉",
+    "新下陆",
+    "老下陆",
+    "团城山",
+    "东方山",
+    "铁山",
+    "金山",
+    "兴国",
+    "富池",
+    "白沙",
+    "陶港",
+    "金湖",
+    "灵乡",
+    "还地桥",
+)
+SLOTS = ("工作日上午", "工作日下午", "周末全天", "每周二、四", "每月第一周", "预约上门")
+
+
+def seed_rows(settings: Settings) -> list[ResourceData]:
+    valid, errors = validate_rows(read_seed_dir(settings.seed_catalog_dir))
+    if errors:
+        raise SystemExit(f"种子目录有错误：{errors[:3]}")
+    return valid
+
+
+def variants(seed: list[ResourceData], total: int) -> list[ResourceData]:
+    """The seed, then copies with new ids, another street and schedule, until ``total`` resources."""
+    rows = list(seed[:total])
+    n = 0
+    while len(rows) < total:
+        base = seed[n % len(seed)]
+        street = STREETS[n % len(STREETS)]
+        county = COUNTIES[(n // len(seed)) % len(COUNTIES)]
+        areas = base.service_areas if "420200" in base.service_areas else [county]
+        rows.append(
+            base.model_copy(
+                update={
+                    "id": f"{base.id}-v{n:05d}",
+                    "name": f"{base.name}（{street}服务点）",
+                    "description": f"{base.description} 本服务点设在{street}街道（乡镇），{SLOTS[n % len(SLOTS)]}提供服务。",
+                    "service_areas": areas,
+                    "schedule_description": SLOTS[n % len(SLOTS)],
+                }
+            )
+        )
+        n += 1
+    return rows
+
+
+@contextmanager
+def temporary_container(resources: int) -> Iterator[tuple[Container, float]]:
+    """A container on a fresh temporary store with ``resources`` resources; yields it and the seconds the
+    first index build took (the matcher is built, and its index synced, inside)."""
+    with tempfile.TemporaryDirectory(prefix="assistant-bench-") as tmp:
+        settings = Settings(data_dir=Path(tmp), environment="test")
+        container = Container(settings)
+        try:
+            report = container.catalog.import_resources(
+                variants(seed_rows(settings), resources), None, "bench"
+            )
+            if not report.ok:
+                raise SystemExit(f"导入失败：{report.errors[:3]}")
+            started = time.perf_counter()
+            _ = container.matcher
+            yield container, time.perf_counter() - started
+        finally:
+            container.close()
+
+
+def assessments(limit: int) -> list[dict[str, Any]]:
+    """Labelled assessment texts with their facts (labels unused)."""
+    rows = [json.loads(line) for line in CASES.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return rows[:limit]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
