@@ -27,12 +27,14 @@ class Settings(BaseSettings):
     database_url: str = ""
     chroma_url: str = ""
     embedding_model: str = ""
+    embedding_cache_entries: int = 50_000  # vectors remembered per process (0 = off, e.g. for benchmarks)
     reranker_model: str = ""
     llm_base_url: str = ""
     llm_model: str = ""
     llm_api_key: str = ""
     llm_timeout: float = 60.0
     llm_structured_method: str = "auto"
+    llm_need_extraction: bool = True  # with an LLM configured, it also finds the needs (rules as fallback)
 
     catalog_dir: Path = Field(default_factory=lambda: _resource_dir("catalog"))
     prompts_dir: Path = Field(default_factory=lambda: _resource_dir("prompts"))

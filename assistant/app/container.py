@@ -44,7 +44,18 @@ class Container:
     def matcher(self) -> MatchingEngine:
         from assistant.matching.engine import build_matching
 
-        return build_matching(self.settings, self.db, self.catalog)
+        engine = build_matching(self.settings, self.db, self.catalog)
+        if self.settings.llm_base_url and self.settings.llm_need_extraction and self.planner.llm is not None:
+            from assistant.planning.extraction import LLMNeedExtractor
+
+            engine.extractor = LLMNeedExtractor(
+                self.planner.llm,
+                engine.rule_extractor,
+                taxonomy=engine.taxonomy,
+                method=self.settings.llm_structured_method,
+                prompts_dir=self.settings.prompts_dir,
+            )
+        return engine
 
     @cached_property
     def planner(self) -> PlanningService:

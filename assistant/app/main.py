@@ -20,6 +20,7 @@ from assistant.chat.router import router as chat_router
 from assistant.config import Settings, get_settings
 from assistant.errors import DomainError
 from assistant.matching.router import router as matching_router
+from assistant.privacy.log_redaction import install_log_redaction
 from assistant.web import STATIC_DIR
 from assistant.web.router import pages as web_pages
 from assistant.web.router import router as web_router
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        install_log_redaction()
         if getattr(app.state, "container", None) is None:
             app.state.container = Container(settings or get_settings())
             app.state.container.seed_if_empty()

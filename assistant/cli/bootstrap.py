@@ -33,6 +33,20 @@ def bootstrap(settings: Settings) -> None:
         loaded = container.seed_if_empty()
         if loaded:
             typer.echo(f"已载入种子目录：{loaded} 条资源", err=True)
+        if not container.has_users():
+            from assistant.auth.service import create_user
+
+            with container.db.session() as session:
+                _, token = create_user(
+                    session, name="admin", role="admin", county="420200", actor="bootstrap"
+                )
+            typer.echo(
+                "首次启动：已创建管理员 admin。令牌只显示这一次，请妥善保存（登录工作台用）：", err=True
+            )
+            typer.echo(f"    {token}", err=True)
+            typer.echo(
+                "其他账号：assistant users create --name 姓名 --role caseworker --county 420222", err=True
+            )
         bar = ProgressBar("建立检索索引")
         engine = build_matching(settings, container.db, container.catalog, progress=bar)
         bar.close()

@@ -27,6 +27,16 @@ from assistant.config import get_settings
 app = typer.Typer(help="黄石市服务类社会救助匹配助手", no_args_is_help=True, pretty_exceptions_enable=False)
 catalog_app = typer.Typer(help="资源目录：校验、导入、导出", no_args_is_help=True)
 users_app = typer.Typer(help="用户与令牌", no_args_is_help=True)
+
+
+@app.callback()
+def _startup() -> None:
+    """Every command: log records are redacted before they are written anywhere."""
+    from assistant.privacy.log_redaction import install_log_redaction
+
+    install_log_redaction()
+
+
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(users_app, name="users")
 app.add_typer(index_app, name="index")

@@ -22,8 +22,10 @@ def _request(text: str, county: str, group: list[str] | None, age: int | None) -
     if county not in taxonomy.areas:
         resolved = taxonomy.resolve("area", county)
         if resolved is None:
-            typer.echo(f"未知区县：{county}（可用：{'、'.join(f'{a.code} {a.label}' for a in taxonomy.areas.values())}）",
-                       err=True)
+            typer.echo(
+                f"未知区县：{county}（可用：{'、'.join(f'{a.code} {a.label}' for a in taxonomy.areas.values())}）",
+                err=True,
+            )
             raise typer.Exit(2)
         county = resolved
     groups = []
@@ -86,19 +88,28 @@ def index_rebuild() -> None:
 @index_app.command("check")
 def index_check() -> None:
     """报告资源库与索引之间的差异；有差异时退出码为 1。"""
-    from assistant.matching.engine import MatchingEngine
     from assistant.matching.embedders import build_embedder
+    from assistant.matching.engine import MatchingEngine
 
     settings = get_settings()
     container = Container(settings)
-    engine = MatchingEngine(settings, container.db, container.catalog, build_embedder(settings.embedding_model),
-                            get_taxonomy(settings.catalog_dir / "taxonomy.yaml"))
+    engine = MatchingEngine(
+        settings,
+        container.db,
+        container.catalog,
+        build_embedder(settings.embedding_model),
+        get_taxonomy(settings.catalog_dir / "taxonomy.yaml"),
+    )
     report = engine.check_index()
     typer.echo(f"嵌入模型：{report.embedder}；资源库 {report.store_count} 条，索引 {report.index_count} 条")
     if report.mismatch:
         typer.echo(report.mismatch)
-    for label, ids in (("索引缺少", report.missing), ("索引多余", report.extra),
-                       ("文本已变、需重新嵌入", report.stale_text), ("资格信息过期", report.stale_metadata)):
+    for label, ids in (
+        ("索引缺少", report.missing),
+        ("索引多余", report.extra),
+        ("文本已变、需重新嵌入", report.stale_text),
+        ("资格信息过期", report.stale_metadata),
+    ):
         if ids:
             typer.echo(f"{label}：{len(ids)} 条（{'、'.join(ids[:10])}{' …' if len(ids) > 10 else ''}）")
     if report.ok:

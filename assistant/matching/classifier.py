@@ -19,6 +19,7 @@ from sklearn.linear_model import LogisticRegression
 from assistant.taxonomy import Taxonomy
 
 NONE = "none"
+_TRAINED: dict[tuple[str, int, int, float], ClauseClassifier | None] = {}
 
 
 @dataclass
@@ -29,9 +30,19 @@ class ClauseClassifier:
 
     @classmethod
     def train(cls, exemplars_path: Path, taxonomy: Taxonomy, c: float = 8.0) -> ClauseClassifier | None:
-        """Fit on the exemplar file (absent file → no classifier; the rules still work)."""
+        """Fit on the exemplar file (absent file → no classifier; the rules still work).
+
+        Fitted once per process and file content: engines built later reuse the model.
+        """
         if not exemplars_path.exists():
             return None
+        key = (str(exemplars_path), exemplars_path.stat().st_mtime_ns, id(taxonomy), c)
+        if key not in _TRAINED:
+            _TRAINED[key] = cls._fit(exemplars_path, taxonomy, c)
+        return _TRAINED[key]
+
+    @classmethod
+    def _fit(cls, exemplars_path: Path, taxonomy: Taxonomy, c: float) -> ClauseClassifier | None:
         raw = yaml.safe_load(exemplars_path.read_text(encoding="utf-8")) or {}
         texts: list[str] = []
         labels: list[str] = []

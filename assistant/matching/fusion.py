@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 
-def rrf(rankings: Mapping[str, Sequence[int]], k: int = 60, weights: Mapping[str, float] | None = None
-        ) -> dict[int, float]:
+def rrf(
+    rankings: Mapping[str, Sequence[int]], k: int = 60, weights: Mapping[str, float] | None = None
+) -> dict[int, float]:
     """``rankings``: channel → candidate rows best first. Returns row → fused score."""
     fused: dict[int, float] = {}
     for channel, ranking in rankings.items():

@@ -10,6 +10,7 @@ An assessment is data: imperative text in it is just more clauses to classify.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -22,8 +23,12 @@ from assistant.matching.classifier import NONE, ClauseClassifier
 from assistant.matching.types import MatchRequest, Member, Need, Person
 from assistant.taxonomy import Taxonomy
 
-SENTENCE_RE = re.compile(r"[。！？!?；;\n]+|(?:^|\s)(?:\d{1,2}[\.、．)）]|[（(]\d{1,2}[）)]|[①②③④⑤⑥⑦⑧⑨⑩])")
+SENTENCE_RE = re.compile(r"[。！？!?；;\n]+")
+LIST_MARKER_RE = re.compile(
+    r"(^|[\s。；;：:])\s*(?:\d{1,2}[\.、．)）](?!\d)|[（(]\d{1,2}[）)]|[①②③④⑤⑥⑦⑧⑨⑩]|[-—•·]\s)", re.MULTILINE
+)
 CLAUSE_RE = re.compile(r"[，,：:]+|\s+")
+REQUEST_RE = re.compile(r"希望|想|要|需|请|盼|能否|能不能|可否")
 LIST_JOINER = re.compile(r"[、和及与跟/]?")
 AGE_RE = re.compile(r"(\d{1,3})\s*(?:周)?岁")
 WEAK = 0.45  # a situational word alone ("独居") is not a need …
@@ -33,10 +38,26 @@ CHILD_CATEGORIES = {"child_care", "tutoring"}
 CHILD_GROUPS = {"orphan", "de_facto_orphan", "left_behind_child", "child_in_difficulty"}
 HOUSEHOLD_GROUPS = {"dibao", "low_income"}  # 低保 and 低收入 are household statuses
 CHILD_RELATIONS = ("孙子", "孙女", "外孙女", "外孙", "儿子", "女儿", "孩子", "小孩", "侄子", "侄女", "重孙")
-ADULT_RELATIONS = ("老伴", "丈夫", "妻子", "爱人", "母亲", "父亲", "婆婆", "公公", "儿媳", "女婿", "哥哥", "弟弟",
-                   "姐姐", "妹妹")
+ADULT_RELATIONS = (
+    "老伴",
+    "丈夫",
+    "妻子",
+    "爱人",
+    "母亲",
+    "父亲",
+    "婆婆",
+    "公公",
+    "儿媳",
+    "女婿",
+    "哥哥",
+    "弟弟",
+    "姐姐",
+    "妹妹",
+)
 CHILD_GROUP_PATTERNS = {
-    "left_behind_child": re.compile(r"留守|父母.{0,3}(在外|外出|常年).{0,2}(务工|打工)|(在外|外出)(务工|打工)"),
+    "left_behind_child": re.compile(
+        r"留守|父母.{0,3}(在外|外出|常年).{0,2}(务工|打工)|(在外|外出)(务工|打工)"
+    ),
     "de_facto_orphan": re.compile(r"事实无人抚养"),
     "orphan": re.compile(r"孤儿|父母(双亡|均已?去世)"),
     "child_in_difficulty": re.compile(r"困境儿童"),
@@ -78,10 +99,15 @@ class Rules:
     @classmethod
     def load(cls, path: Path, taxonomy: Taxonomy) -> Rules:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
-        cues = {code: [re.compile(p) for p in (raw.get("cues") or {}).get(code, [])] for code in taxonomy.categories}
+        cues = {
+            code: [re.compile(p) for p in (raw.get("cues") or {}).get(code, [])]
+            for code in taxonomy.categories
+        }
         weak = {code: set((raw.get("weak") or {}).get(code, [])) for code in taxonomy.categories}
-        keywords = {code: sorted(set(c.keywords) | {c.label} | weak[code], key=len, reverse=True)
-                    for code, c in taxonomy.categories.items()}
+        keywords = {
+            code: sorted(set(c.keywords) | {c.label} | weak[code], key=len, reverse=True)
+            for code, c in taxonomy.categories.items()
+        }
         return cls(
             cues=cues,
             keywords=keywords,
@@ -95,7 +121,9 @@ class Rules:
 
 
 def split_sentences(text: str) -> list[str]:
-    return [s for s in SENTENCE_RE.split(text) if s and s.strip()]
+    """Sentences by end punctuation and line breaks; list markers ("1.", "（2）", "③", "- ") start a new one."""
+    text = LIST_MARKER_RE.sub(lambda m: f"{m.group(1)}\n", text)
+    return [s.strip() for s in SENTENCE_RE.split(text) if s and s.strip()]
 
 
 def split_clauses(sentence: str, index: int = 0) -> list[Clause]:
@@ -144,8 +172,22 @@ def _segment_bounds(text: str, start: int, end: int, position: int, rules: Rules
     return start, end
 
 
+def _denies(patterns: list[re.Pattern[str]], text: str) -> bool:
+    """A denial pattern matches and is not part of a request ("希望有人上门帮忙" asks; "有人上门" tells)."""
+    for pattern in patterns:
+        for m in pattern.finditer(text):
+            if not REQUEST_RE.search(text[max(0, m.start() - 4) : m.start()]):
+                return True
+    return False
+
+
 def _is_negation_only(clause: str, rules: Rules) -> bool:
-    return any(p.search(clause) for p in rules.negations_after) and not rules.contrast.search(clause)
+    if rules.contrast.search(clause) or not _denies(rules.negations_after, clause):
+        return False
+    rest = clause
+    for pattern in rules.negations_after:
+        rest = pattern.sub("", rest)
+    return not rules.need_signals.search(rest.replace("不需要", "").replace("不用", ""))
 
 
 def sentence_cues(sentence: str, index: int, rules: Rules) -> tuple[list[Clause], list[Cue]]:
@@ -155,24 +197,26 @@ def sentence_cues(sentence: str, index: int, rules: Rules) -> tuple[list[Clause]
     if not clauses:
         return clauses, []
     for cue in cues:
-        cue.clause = next((i for i, c in enumerate(clauses) if c.start <= cue.start < c.end), len(clauses) - 1)
+        cue.clause = next(
+            (i for i, c in enumerate(clauses) if c.start <= cue.start < c.end), len(clauses) - 1
+        )
         clause = clauses[cue.clause]
         start, end = _segment_bounds(sentence, clause.start, clause.end, cue.start, rules)
         before, after = sentence[start : cue.start], sentence[cue.end : end]
-        if any(p.search(before[-12:]) for p in rules.negations_before) or any(
-            p.search(after) for p in rules.negations_after
+        if any(p.search(before[-12:]) for p in rules.negations_before) or _denies(
+            rules.negations_after, after
         ):
             cue.negated = True
         if rules.need_signals.search(sentence[clause.start : clause.end]):
             cue.weight += SIGNAL_BONUS
     # "洗澡、吃饭家属管" / "能做饭、洗澡": a denial covers the items listed with it.
-    ordered = sorted(cues, key=lambda c: c.start)
-    for first, second in zip(ordered, ordered[1:], strict=False):
-        if first.clause == second.clause and LIST_JOINER.fullmatch(sentence[first.end : second.start]):
-            if first.negated or second.negated:
-                first.negated = second.negated = True
-    for first, second in zip(reversed(ordered[:-1]), reversed(ordered[1:]), strict=False):
-        if first.clause == second.clause and LIST_JOINER.fullmatch(sentence[first.end : second.start]):
+    listed = [
+        (first, second)
+        for first, second in itertools.pairwise(sorted(cues, key=lambda c: c.start))
+        if first.clause == second.clause and LIST_JOINER.fullmatch(sentence[first.end : second.start])
+    ]
+    for pairs in (listed, listed[::-1]):  # forwards, then backwards, so a denial reaches the whole list
+        for first, second in pairs:
             if first.negated or second.negated:
                 first.negated = second.negated = True
     # "吃饭方面侄子会送，不用操心": a clause that only negates applies to the clause before it.
@@ -234,8 +278,11 @@ class RuleNeedExtractor:
             cues += self._classifier_cues(sentence, clauses, cues)
             cued = {cue.clause for cue in cues}
             for i, clause in enumerate(clauses):
-                if (i not in cued and self.rules.need_signals.search(clause.text)
-                        and not _is_negation_only(clause.text, self.rules)):
+                if (
+                    i not in cued
+                    and self.rules.need_signals.search(clause.text)
+                    and not _is_negation_only(clause.text, self.rules)
+                ):
                     unclassified.append(clause)
             for cue in cues:
                 clause = clauses[cue.clause]
@@ -249,8 +296,15 @@ class RuleNeedExtractor:
             for clause, verdict in zip(unclassified, verdicts, strict=True):
                 if verdict and verdict[0] not in found and verdict[0] not in mentioned:
                     person = self._person_for(clause.text, verdict[0], request, members)
-                    needs.append(Need(text=clause.text, category=verdict[0], confidence=round(verdict[1], 3),
-                                      person=person, cues=["语义相近"]))
+                    needs.append(
+                        Need(
+                            text=clause.text,
+                            category=verdict[0],
+                            confidence=round(verdict[1], 3),
+                            person=person,
+                            cues=["语义相近"],
+                        )
+                    )
                     found.add(verdict[0])
         return needs
 
@@ -264,19 +318,31 @@ class RuleNeedExtractor:
         for i, (clause, row) in enumerate(zip(clauses, probabilities, strict=True)):
             following = clauses[i + 1].text if i + 1 < len(clauses) else ""
             pure_negation = _is_negation_only(clause.text, self.rules) or (
-                bool(following) and _is_negation_only(following, self.rules)
+                bool(following)
+                and _is_negation_only(following, self.rules)
                 and not any(cue.clause == i + 1 for cue in cues)
             )
             for j, code in enumerate(self.classifier.classes):
                 p = float(row[j])
                 if code == NONE or p < self.classifier_floor or code in negated or pure_negation:
                     continue
-                extra.append(Cue(code, clause.start, clause.end, p * self.classifier_weight, f"≈{clause.text}",
-                                 clause=i))
+                extra.append(
+                    Cue(
+                        code,
+                        clause.start,
+                        clause.end,
+                        p * self.classifier_weight,
+                        f"≈{clause.text}",
+                        clause=i,
+                    )
+                )
         return extra
 
     def _needs_from_hits(
-        self, hits: dict[tuple[str, str], list[tuple[Clause, Cue]]], request: MatchRequest, members: list[Member]
+        self,
+        hits: dict[tuple[str, str], list[tuple[Clause, Cue]]],
+        request: MatchRequest,
+        members: list[Member],
     ) -> list[Need]:
         needs: list[tuple[int, Need]] = []
         for (category, relation), found in hits.items():
@@ -292,13 +358,20 @@ class RuleNeedExtractor:
             texts = list(dict.fromkeys(cl.text for cl, _ in live))
             person = self._person_by_relation(relation, request, members)
             order = min(clauses_index(cl, request.text) for cl, _ in live)
-            needs.append((order, Need(
-                text="，".join(texts[:2]),
-                category=category,
-                confidence=round(min(1.0, weight / 2.5), 3),
-                person=person,
-                cues=list(dict.fromkeys(cue.text for _, cue in live if not cue.text.startswith("≈")))[:5],
-            )))
+            needs.append(
+                (
+                    order,
+                    Need(
+                        text="，".join(texts[:2]),
+                        category=category,
+                        confidence=round(min(1.0, weight / 2.5), 3),
+                        person=person,
+                        cues=list(dict.fromkeys(cue.text for _, cue in live if not cue.text.startswith("≈")))[
+                            :5
+                        ],
+                    ),
+                )
+            )
         return [n for _, n in sorted(needs, key=lambda item: item[0])]
 
     def _person_for(self, clause: str, category: str, request: MatchRequest, members: list[Member]) -> Person:
@@ -364,15 +437,21 @@ def infer_members(request: MatchRequest) -> list[Member]:
             if value is None or value >= 18:
                 continue
             groups = [code for code, pattern in CHILD_GROUP_PATTERNS.items() if pattern.search(request.text)]
-            members.append(Member(relation=relation, age=value, groups=list(dict.fromkeys(groups + household))))
+            members.append(
+                Member(relation=relation, age=value, groups=list(dict.fromkeys(groups + household)))
+            )
             return members
     return members
 
 
 def build_prototypes(
-    taxonomy: Taxonomy, embed_query: Callable[[list[str]], np.ndarray],
-    embed_passage: Callable[[list[str]], np.ndarray], threshold: float, margin: float,
-    cache_dir: Path | None = None, identity: str = "",
+    taxonomy: Taxonomy,
+    embed_query: Callable[[list[str]], np.ndarray],
+    embed_passage: Callable[[list[str]], np.ndarray],
+    threshold: float,
+    margin: float,
+    cache_dir: Path | None = None,
+    identity: str = "",
 ) -> CategoryPrototypes:
     """Embed every category's phrasings once; cached on disk by embedder identity and text."""
     codes = list(taxonomy.categories)
@@ -396,7 +475,9 @@ def build_prototypes(
     return CategoryPrototypes(codes, matrix, owner, embed_query, threshold, margin)
 
 
-def applicant_age(request: MatchRequest, relations: Sequence[str] = CHILD_RELATIONS + ADULT_RELATIONS) -> int | None:
+def applicant_age(
+    request: MatchRequest, relations: Sequence[str] = CHILD_RELATIONS + ADULT_RELATIONS
+) -> int | None:
     """The applicant's age from the text when the structured field is empty (first "NN岁" not after a relative)."""
     if request.age is not None:
         return request.age

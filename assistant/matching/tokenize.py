@@ -10,7 +10,43 @@ import jieba
 jieba.setLogLevel(logging.WARNING)
 
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]+|[A-Za-z]+|\d+")
-_STOP = frozenset("的 了 是 在 和 与 及 或 等 有 为 对 也 就 都 而 但 并 其 该 此 这 那 个 之 以 于 被 把 让 给 着 过".split())
+_STOP = frozenset(
+    [
+        "的",
+        "了",
+        "是",
+        "在",
+        "和",
+        "与",
+        "及",
+        "或",
+        "等",
+        "有",
+        "为",
+        "对",
+        "也",
+        "就",
+        "都",
+        "而",
+        "但",
+        "并",
+        "其",
+        "该",
+        "此",
+        "这",
+        "那",
+        "个",
+        "之",
+        "以",
+        "于",
+        "被",
+        "把",
+        "让",
+        "给",
+        "着",
+        "过",
+    ]
+)
 
 
 def tokens(text: str) -> list[str]:

@@ -69,7 +69,9 @@ class Unmet(BaseModel):
     text: str
     category: str
     reason: str
-    reason_code: str = "no_resource"  # no_resource_in_area | all_full | no_resource_for_group | low_relevance …
+    reason_code: str = (
+        "no_resource"  # no_resource_in_area | all_full | no_resource_for_group | low_relevance …
+    )
     person: Person = Field(default_factory=Person)
 
 

@@ -80,7 +80,9 @@ def open_client(settings: Settings) -> Any:
     if settings.chroma_url:
         url = urlparse(settings.chroma_url)
         return chromadb.HttpClient(
-            host=url.hostname or "localhost", port=url.port or 8000, ssl=url.scheme == "https",
+            host=url.hostname or "localhost",
+            port=url.port or 8000,
+            ssl=url.scheme == "https",
             settings=chroma_settings,
         )
     settings.chroma_path.mkdir(parents=True, exist_ok=True)
@@ -103,11 +105,15 @@ class VectorIndex:
         self.name = name
         # Always embedding_function=None: we pass our own vectors and Chroma must not fetch its default model.
         self.collection = client.get_or_create_collection(
-            name, embedding_function=None,
+            name,
+            embedding_function=None,
             metadata={"hnsw:space": "cosine", "embedder": embedder_identity, "dimension": dimension},
         )
         stored = self.collection.metadata or {}
-        if stored.get("embedder") != embedder_identity or int(stored.get("dimension", dimension)) != dimension:
+        if (
+            stored.get("embedder") != embedder_identity
+            or int(stored.get("dimension", dimension)) != dimension
+        ):
             raise IndexMismatch(
                 f"索引由 {stored.get('embedder')}（{stored.get('dimension')} 维）建立，当前嵌入模型为 "
                 f"{embedder_identity}（{dimension} 维）：请运行 assistant index rebuild"
@@ -118,11 +124,13 @@ class VectorIndex:
         self.entries: dict[str, StoredEntry] = {}
 
     @classmethod
-    def recreate(cls, client: Any, embedder_identity: str, dimension: int, name: str = COLLECTION) -> VectorIndex:
+    def recreate(
+        cls, client: Any, embedder_identity: str, dimension: int, name: str = COLLECTION
+    ) -> VectorIndex:
         """Drop the collection and start empty (a rebuild, or a model change)."""
         try:
             client.delete_collection(name)
-        except Exception:  # noqa: BLE001 - absent collection: nothing to drop
+        except Exception:
             log.debug("no collection %s to drop", name)
         return cls(client, embedder_identity, dimension, name)
 
@@ -138,12 +146,14 @@ class VectorIndex:
             for rid, meta in zip(ids, got["metadatas"] or [], strict=True)
         }
 
-    def upsert(self, ids: Sequence[str], vectors: Vectors, metadatas: Sequence[dict[str, Any]],
-               batch: int = 512) -> None:
+    def upsert(
+        self, ids: Sequence[str], vectors: Vectors, metadatas: Sequence[dict[str, Any]], batch: int = 512
+    ) -> None:
         for start in range(0, len(ids), batch):
             end = start + batch
-            self.collection.upsert(ids=list(ids[start:end]), embeddings=vectors[start:end],
-                                   metadatas=list(metadatas[start:end]))
+            self.collection.upsert(
+                ids=list(ids[start:end]), embeddings=vectors[start:end], metadatas=list(metadatas[start:end])
+            )
         new_rows = []
         for rid, vector, meta in zip(ids, vectors, metadatas, strict=True):
             self.entries[rid] = StoredEntry(meta["content_hash"], dict(meta))
@@ -184,8 +194,9 @@ class VectorIndex:
         """Approximate search inside Chroma with the eligibility ``where`` (the ``chroma`` backend)."""
         if len(vectors) == 0:
             return []
-        result = self.collection.query(query_embeddings=vectors, n_results=n, where=where,
-                                       include=["distances"])
+        result = self.collection.query(
+            query_embeddings=vectors, n_results=n, where=where, include=["distances"]
+        )
         return [
             [(rid, 1.0 - float(dist)) for rid, dist in zip(ids, dists, strict=True)]
             for ids, dists in zip(result["ids"], result["distances"] or [], strict=True)

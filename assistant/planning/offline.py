@@ -56,7 +56,6 @@ class Templates:
     categories: dict[str, dict[str, str]]
     unmet_steps: dict[str, list[str]]
     follow_ups: list[dict[str, Any]]
-    follow_ups_no_service: list[dict[str, Any]]
 
     def for_category(self, code: str) -> dict[str, str]:
         return {**self.default, **self.categories.get(code, {})}
@@ -79,7 +78,6 @@ def load_templates(path: Path) -> Templates:
         },
         unmet_steps={str(k): [str(s) for s in v] for k, v in (raw.get("unmet_steps") or {}).items()},
         follow_ups=list(raw.get("follow_ups") or []),
-        follow_ups_no_service=list(raw.get("follow_ups_no_service") or []),
     )
 
 

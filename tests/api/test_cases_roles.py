@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
 from assistant.app.container import Container
 from assistant.app.main import create_app
+from assistant.audit.models import AuditEvent
+from assistant.config import Settings
 from tests.cases.fakes import DY, YX, add_resource, fake_cases
 from tests.utils.factories import UserFactory
 
@@ -19,15 +23,19 @@ CASE_BODY = {"text": "老人独居，做饭困难。", "county": YX, "groups": [
 
 @dataclass
 class World:
+    container: Container
     client: TestClient
+    users: UserFactory
     worker: dict[str, str]
     ids: dict[str, str]
 
 
-@pytest.fixture
-def world(container: Container, users: UserFactory) -> Iterator[World]:
+@contextmanager
+def build_world(container: Container) -> Iterator[World]:
+    """A case with a confirmed plan (so a referral and follow-ups) and a newer draft plan."""
     add_resource(container, "yx-meal-1")
     fake_cases(container)
+    users = UserFactory(container)
     with TestClient(create_app(container=container)) as client:
         worker = users.headers("caseworker", YX)
         case = client.post("/api/cases", json=CASE_BODY, headers=worker).json()
@@ -41,7 +49,22 @@ def world(container: Container, users: UserFactory) -> Iterator[World]:
             "referral": confirmed["referrals"][0]["id"],
             "followup": followups[0]["id"],
         }
-        yield World(client, worker, ids)
+        yield World(container, client, users, worker, ids)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """Shared by the refusal tests, which change nothing (a refused request must not)."""
+    container = Container(Settings(data_dir=tmp_path_factory.mktemp("roles") / "data", environment="test"))
+    with build_world(container) as built:
+        yield built
+    container.close()
+
+
+@pytest.fixture
+def fresh_world(container: Container) -> Iterator[World]:
+    with build_world(container) as built:
+        yield built
 
 
 # (method, path template, body); {case} {plan} {referral} {followup} are filled from the world.
@@ -92,11 +115,9 @@ def test_missing_or_bad_token_is_401(world: World, route: tuple[str, str, Any]) 
 
 
 @pytest.mark.parametrize("route", CASEWORK, ids=name)
-def test_resource_manager_cannot_do_casework(
-    world: World, users: UserFactory, route: tuple[str, str, Any]
-) -> None:
+def test_resource_manager_cannot_do_casework(world: World, route: tuple[str, str, Any]) -> None:
     for county in (YX, "420200"):
-        response = call(world, route, users.headers("resource_manager", county))
+        response = call(world, route, world.users.headers("resource_manager", county))
         assert response.status_code == 403, response.text
         assert "社工" in response.json()["detail"]
 
@@ -107,31 +128,44 @@ def test_caseworker_cannot_read_reports_or_audit(world: World, route: tuple[str,
 
 
 @pytest.mark.parametrize("route", AUDIT, ids=name)
-def test_only_admins_read_the_audit_log(
-    world: World, users: UserFactory, route: tuple[str, str, Any]
-) -> None:
-    assert call(world, route, users.headers("resource_manager", "420200")).status_code == 403
-    assert call(world, route, users.headers("admin", YX)).status_code == 200
+def test_only_admins_read_the_audit_log(world: World, route: tuple[str, str, Any]) -> None:
+    assert call(world, route, world.users.headers("resource_manager", "420200")).status_code == 403
+    assert call(world, route, world.users.headers("admin", YX)).status_code == 200
 
 
 @pytest.mark.parametrize("route", WITH_ID, ids=name)
-def test_caseworker_of_another_county_gets_403(
-    world: World, users: UserFactory, route: tuple[str, str, Any]
-) -> None:
-    response = call(world, route, users.headers("caseworker", DY))
+def test_caseworker_of_another_county_gets_403(world: World, route: tuple[str, str, Any]) -> None:
+    response = call(world, route, world.users.headers("caseworker", DY))
     assert response.status_code == 403, response.text
     assert "阳新" in response.json()["detail"]
 
 
-def test_caseworker_cannot_create_or_list_in_another_county(world: World, users: UserFactory) -> None:
-    other = users.headers("caseworker", DY)
+def test_caseworker_cannot_create_or_list_in_another_county(world: World) -> None:
+    other = world.users.headers("caseworker", DY)
     assert world.client.post("/api/cases", json=CASE_BODY, headers=other).status_code == 403
     assert world.client.get(f"/api/cases?county={YX}", headers=other).status_code == 403
     assert world.client.get(f"/api/referrals?county={YX}", headers=other).status_code == 403
     assert world.client.get("/api/cases", headers=other).json()["total"] == 0
     assert world.client.get("/api/followups", headers=other).json()["total"] == 0
-    manager = users.headers("resource_manager", DY)
+    manager = world.users.headers("resource_manager", DY)
     assert world.client.get(f"/api/reports/gaps?county={YX}", headers=manager).status_code == 403
+
+
+def test_refused_requests_change_nothing(world: World) -> None:
+    def snapshot() -> tuple[int, list[Any]]:
+        with world.container.db.session() as session:
+            events = session.scalar(select(func.count()).select_from(AuditEvent)) or 0
+        return events, [world.container.catalog.get("yx-meal-1")["capacity"]]
+
+    other = world.users.headers("caseworker", DY)
+    manager = world.users.headers("resource_manager", YX)
+    before = snapshot()
+    for route in WITH_ID:
+        assert call(world, route, other).status_code == 403
+    for route in CASEWORK:
+        assert call(world, route, manager).status_code == 403
+        assert call(world, route, {}).status_code == 401
+    assert snapshot() == before
 
 
 @pytest.mark.parametrize("route", WITH_ID, ids=name)
@@ -143,8 +177,8 @@ def test_unknown_ids_are_404(world: World, route: tuple[str, str, Any]) -> None:
 
 
 @pytest.mark.parametrize("route", WITH_ID, ids=name)
-def test_admin_acts_in_every_county(world: World, users: UserFactory, route: tuple[str, str, Any]) -> None:
-    response = call(world, route, users.headers("admin", DY))
+def test_admin_acts_in_every_county(fresh_world: World, route: tuple[str, str, Any]) -> None:
+    response = call(fresh_world, route, fresh_world.users.headers("admin", DY))
     assert response.status_code < 500 and response.status_code not in (401, 403, 404), response.text
 
 

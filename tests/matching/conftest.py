@@ -4,6 +4,7 @@ the model), and the real bundled embedder for integration tests."""
 from __future__ import annotations
 
 import hashlib
+import itertools
 
 import numpy as np
 import pytest
@@ -20,7 +21,7 @@ class HashEmbedder:
     def _embed(self, texts: list[str]) -> Vectors:
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         for i, text in enumerate(texts):
-            for a, b in zip(text, text[1:], strict=False):
+            for a, b in itertools.pairwise(text):
                 out[i, int(hashlib.md5((a + b).encode()).hexdigest(), 16) % self.dimension] += 1.0
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return out / np.maximum(norms, 1e-9)
@@ -42,7 +43,9 @@ def engine_with_hash(container, hash_embedder):  # type: ignore[no-untyped-def]
     from assistant.matching.engine import MatchingEngine
     from assistant.taxonomy import get_taxonomy
 
-    engine = MatchingEngine(container.settings, container.db, container.catalog, hash_embedder, get_taxonomy())
+    engine = MatchingEngine(
+        container.settings, container.db, container.catalog, hash_embedder, get_taxonomy()
+    )
     engine.sync()
     yield engine
     engine.close()

@@ -28,23 +28,29 @@ TEXTS = [
 ]
 counter = itertools.count()
 
-resource_strategy = st.fixed_dictionaries({
-    "categories": st.lists(st.sampled_from(CATEGORIES), min_size=1, max_size=3, unique=True),
-    "service_areas": st.lists(st.sampled_from(AREAS), min_size=1, max_size=2, unique=True),
-    "target_groups": st.lists(st.sampled_from(GROUPS), max_size=3, unique=True),
-    "minimum_age": st.one_of(st.none(), st.integers(0, 80)),
-    "span": st.one_of(st.none(), st.integers(0, 60)),
-    "status": st.sampled_from(["active", "active", "active", "inactive", "temporarily closed", "defunct"]),
-    "available": st.one_of(st.none(), st.integers(0, 3)),
-})
+resource_strategy = st.fixed_dictionaries(
+    {
+        "categories": st.lists(st.sampled_from(CATEGORIES), min_size=1, max_size=3, unique=True),
+        "service_areas": st.lists(st.sampled_from(AREAS), min_size=1, max_size=2, unique=True),
+        "target_groups": st.lists(st.sampled_from(GROUPS), max_size=3, unique=True),
+        "minimum_age": st.one_of(st.none(), st.integers(0, 80)),
+        "span": st.one_of(st.none(), st.integers(0, 60)),
+        "status": st.sampled_from(
+            ["active", "active", "active", "inactive", "temporarily closed", "defunct"]
+        ),
+        "available": st.one_of(st.none(), st.integers(0, 3)),
+    }
+)
 
-case_strategy = st.fixed_dictionaries({
-    "text": st.sampled_from(TEXTS),
-    "county": st.sampled_from(COUNTIES),
-    "groups": st.lists(st.sampled_from(GROUPS), max_size=3, unique=True),
-    "age": st.one_of(st.none(), st.integers(0, 100)),
-    "child": st.one_of(st.none(), st.integers(0, 17)),
-})
+case_strategy = st.fixed_dictionaries(
+    {
+        "text": st.sampled_from(TEXTS),
+        "county": st.sampled_from(COUNTIES),
+        "groups": st.lists(st.sampled_from(GROUPS), max_size=3, unique=True),
+        "age": st.one_of(st.none(), st.integers(0, 100)),
+        "child": st.one_of(st.none(), st.integers(0, 17)),
+    }
+)
 
 
 def _resource(spec: dict) -> ResourceData:
@@ -52,9 +58,15 @@ def _resource(spec: dict) -> ResourceData:
     low = spec["minimum_age"]
     high = None if spec["span"] is None else min(120, (low or 0) + spec["span"])
     return ResourceData(
-        id=f"gen-{n:05d}", name=f"生成资源{n}", description=f"{TAXONOMY.category_label(spec['categories'][0])}服务",
-        categories=spec["categories"], service_areas=spec["service_areas"], target_groups=spec["target_groups"],
-        minimum_age=low, maximum_age=high, status=spec["status"],
+        id=f"gen-{n:05d}",
+        name=f"生成资源{n}",
+        description=f"{TAXONOMY.category_label(spec['categories'][0])}服务",
+        categories=spec["categories"],
+        service_areas=spec["service_areas"],
+        target_groups=spec["target_groups"],
+        minimum_age=low,
+        maximum_age=high,
+        status=spec["status"],
         capacity={"available": spec["available"], "maximum": None if spec["available"] is None else 5},
     )
 
@@ -65,9 +77,12 @@ def test_no_result_ever_offers_an_ineligible_resource(
     engine_with_hash: MatchingEngine, container: Container, resources: list[dict], case: dict
 ) -> None:
     container.catalog.import_resources([_resource(r) for r in resources])
-    members = [Member(relation="孙子", age=case["child"], groups=["left_behind_child"])] if case["child"] else []
-    request = MatchRequest(text=case["text"], county=case["county"], groups=case["groups"], age=case["age"],
-                           members=members)
+    members = (
+        [Member(relation="孙子", age=case["child"], groups=["left_behind_child"])] if case["child"] else []
+    )
+    request = MatchRequest(
+        text=case["text"], county=case["county"], groups=case["groups"], age=case["age"], members=members
+    )
     for config in ("hybrid", "dense", "bm25"):
         result = engine_with_hash.match(request, config=config, record_unmet=False)
         for item in result.needs:

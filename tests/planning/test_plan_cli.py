@@ -33,7 +33,7 @@ ARGS = ["plan", "--text", TEXT, "--county", "420203", "--group", "elderly", "--g
 def _environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("ASSISTANT_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("ASSISTANT_LLM_BASE_URL", raising=False)
-    monkeypatch.setattr("assistant.matching.engine.build_embedder", lambda name: HashEmbedder())
+    monkeypatch.setattr("assistant.matching.engine.build_embedder", lambda *_args, **_kwargs: HashEmbedder())
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
