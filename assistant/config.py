@@ -44,6 +44,12 @@ class Settings(BaseSettings):
     match_top_k: int = 5
     match_candidates: int = 50
     rrf_k: int = 60
+    # Final score = weight_fused × RRF(dense, BM25) + priors (see matching/engine.py `_rank`).
+    weight_fused: float = 0.6
+    prior_primary: float = 0.15  # the need's category is the resource's primary one
+    prior_county: float = 0.15  # a county's own resource before a citywide one
+    prior_targeted: float = 0.10  # a resource aimed at the person's group before an open-to-all one
+    prior_place: float = 0.10  # same town/street as the assessment names (+), another town (−)
     semantic_fallback: bool = True
     classifier_floor: float = 0.3
     classifier_weight: float = 1.6

@@ -131,6 +131,11 @@ class MatchingEngine:
         self.snapshot: dict[str, dict[str, Any]] = {}
         self.columns: Columns | None = None
         self._lexical_rows = np.zeros(0, dtype=np.int64)
+        self._place_stems = sorted(
+            {_stem(alias) for area in taxonomy.areas.values() for alias in area.aliases if len(_stem(alias)) >= 2},
+            key=len, reverse=True,
+        )
+        self._places: list[frozenset[str]] = []
         self._lock = threading.RLock()
         catalog.hub.subscribe(self.on_change)
 
@@ -247,6 +252,7 @@ class MatchingEngine:
         self._lexical_rows = np.asarray([self.lexical.row.get(rid, -1) for rid in ids], dtype=np.int64)
         resources = [self.snapshot.get(rid, {}) for rid in ids]
         n = len(ids)
+        self._places = [self._places_in(f"{r.get('name', '')} {r.get('address', '')}") for r in resources]
 
         def flag(test: Callable[[dict[str, Any]], bool]) -> np.ndarray:
             return np.fromiter((test(r) for r in resources), dtype=bool, count=n)
@@ -278,6 +284,10 @@ class MatchingEngine:
                 for code in self.taxonomy.categories
             },
         )
+
+    def _places_in(self, text: str) -> frozenset[str]:
+        """Town and street names (taxonomy area aliases, by stem: 富池镇 → 富池) that ``text`` mentions."""
+        return frozenset(stem for stem in self._place_stems if stem in text)
 
     def close(self) -> None:
         self.catalog.hub.listeners[:] = [fn for fn in self.catalog.hub.listeners if fn != self.on_change]
@@ -352,12 +362,13 @@ class MatchingEngine:
         dense = self.index.scores(vectors) if vectors is not None else None
         result = MatchResult()
         masks: dict[str, np.ndarray] = {}
+        places = self._places_in(request.text)
         for i, need in enumerate(needs):
             key = need.person.model_dump_json()
             if key not in masks:
                 masks[key] = self._mask(need.person, request.county)
             mask = masks[key]
-            rows = self._rank(need, queries[i], mask, None if dense is None else dense[i], config)
+            rows = self._rank(need, queries[i], mask, None if dense is None else dense[i], config, places)
             matches = [
                 self._as_match(row, need, request.county, score) for row, score in rows[: request.top_k]
             ]
@@ -370,7 +381,8 @@ class MatchingEngine:
         return result
 
     def _rank(
-        self, need: Need, query: str, mask: np.ndarray, dense: np.ndarray | None, config: str
+        self, need: Need, query: str, mask: np.ndarray, dense: np.ndarray | None, config: str,
+        places: frozenset[str] = frozenset(),
     ) -> list[tuple[int, float]]:
         cols = self.columns
         assert cols is not None
@@ -397,10 +409,11 @@ class MatchingEngine:
             score = value / top
             if config in ("hybrid", "hybrid+rerank"):
                 score = (
-                    0.6 * score
-                    + 0.15 * float(cols.primary[need.category][row])
-                    + 0.15 * float(cols.county_specific[row])
-                    + 0.10 * float(not cols.open_to_all[row])
+                    s.weight_fused * score
+                    + s.prior_primary * float(cols.primary[need.category][row])
+                    + s.prior_county * float(cols.county_specific[row])
+                    + s.prior_targeted * float(not cols.open_to_all[row])
+                    + s.prior_place * self._locality(row, places)
                 )
             scored.append((row, score))
         scored.sort(key=lambda item: -item[1])
@@ -414,6 +427,12 @@ class MatchingEngine:
                 key=lambda item: -item[1],
             )
         return scored
+
+    def _locality(self, row: int, places: frozenset[str]) -> float:
+        """+1 when the resource sits in a town or street the assessment names, -1 when it names another one."""
+        if not places or row >= len(self._places) or not self._places[row]:
+            return 0.0
+        return 1.0 if self._places[row] & places else -1.0
 
     def _as_match(self, row: int, need: Need, county: str, score: float) -> Match | None:
         assert self.index is not None
@@ -539,6 +558,13 @@ class MatchingEngine:
                         case_id=case_id,
                     )
                 )
+
+
+def _stem(alias: str) -> str:
+    for suffix in ("街道办事处", "管理区", "街道", "社区", "镇", "乡", "区", "村"):
+        if alias.endswith(suffix) and len(alias) > len(suffix) + 1:
+            return alias[: -len(suffix)]
+    return alias
 
 
 def _ms(start: float) -> float:

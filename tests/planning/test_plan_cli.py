@@ -82,10 +82,11 @@ def test_plan_with_an_llm_configured_goes_through_it(monkeypatch: pytest.MonkeyP
         stub.responder = answer
         monkeypatch.setenv("ASSISTANT_LLM_BASE_URL", stub.base_url)
         monkeypatch.setenv("ASSISTANT_LLM_MODEL", "stub-glm")
+        monkeypatch.setenv("ASSISTANT_LLM_NEED_EXTRACTION", "false")  # this test scripts the plan call only
         get_settings.cache_clear()
         result = runner.invoke(app, [*ARGS, "--json"])
         assert result.exit_code == 0, result.output
-        payload = json.loads(result.output)
+        payload = json.loads(result.stdout)
         plan = payload["plan"]
         assert plan["author"] == "stub-glm" and plan["summary"] == "模型撰写的方案。"
         assert [d["resource_id"] for d in plan["dropped"]] == ["made-up-007"]
