@@ -51,8 +51,8 @@ class Settings(BaseSettings):
     prior_targeted: float = 0.10  # a resource aimed at the person's group before an open-to-all one
     prior_place: float = 0.10  # same town/street as the assessment names (+), another town (−)
     semantic_fallback: bool = True
-    classifier_floor: float = 0.3
-    classifier_weight: float = 1.6
+    classifier_floor: float = 0.2
+    classifier_weight: float = 2.5
     semantic_threshold: float = 0.88
     semantic_margin: float = 0.01
 

@@ -43,22 +43,26 @@ class ClauseClassifier:
 
     @classmethod
     def _fit(cls, exemplars_path: Path, taxonomy: Taxonomy, c: float) -> ClauseClassifier | None:
-        raw = yaml.safe_load(exemplars_path.read_text(encoding="utf-8")) or {}
         texts: list[str] = []
         labels: list[str] = []
-        for code, items in (raw.get("categories") or {}).items():
-            if code not in taxonomy.categories:
+        # The hand-written file, then clauses derived from the dev cases (scripts/derive_exemplars.py).
+        derived = exemplars_path.with_name(exemplars_path.stem + "_dev.yaml")
+        nones: list[str] = []
+        for path in (exemplars_path, derived):
+            if not path.exists():
                 continue
-            for text in items or []:
-                texts.append(str(text))
-                labels.append(code)
+            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            for code, items in (raw.get("categories") or {}).items():
+                if code in taxonomy.categories:
+                    texts.extend(str(t) for t in items or [])
+                    labels.extend([code] * len(items or []))
+            nones.extend(str(t) for t in raw.get(NONE) or [])
         for code, category in taxonomy.categories.items():
             for text in category.phrasings:
                 texts.append(text)
                 labels.append(code)
-        for text in raw.get(NONE) or []:
-            texts.append(str(text))
-            labels.append(NONE)
+        texts.extend(nones)
+        labels.extend([NONE] * len(nones))
         if len(set(labels)) < 2:
             return None
         vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True, min_df=1)

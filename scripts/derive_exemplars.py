@@ -1,0 +1,74 @@
+"""Derive clause exemplars for the need classifier from the labelled ``dev`` cases (never ``test``).
+
+Case labels say which needs a note holds, not which clause says so. A clause gets a category when the
+rules find a live cue of an expected category in it; a clause whose only cues are for absent categories, or
+that has no cue in a case whose needs the rules all found, becomes a ``none`` exemplar; when exactly one
+expected category is missed by the rules and exactly one cue-less clause of the case signals a need, that
+clause gets the missed category. Writes ``catalog/need_exemplars_dev.yaml``.
+
+    python scripts/derive_exemplars.py [--cases eval/cases.jsonl]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import yaml
+
+from assistant.config import Settings
+from assistant.matching.needs import Rules, sentence_cues, split_sentences
+from assistant.taxonomy import get_taxonomy
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cases", default="eval/cases.jsonl")
+    parser.add_argument("--out", default="catalog/need_exemplars_dev.yaml")
+    args = parser.parse_args()
+    settings = Settings()
+    taxonomy = get_taxonomy()
+    rules = Rules.load(settings.catalog_dir / "need_cues.yaml", taxonomy)
+    positives: dict[str, list[str]] = {code: [] for code in taxonomy.categories}
+    none: list[str] = []
+    for line in Path(args.cases).read_text(encoding="utf-8").splitlines():
+        case = json.loads(line)
+        if case.get("split") != "dev":
+            continue
+        expected = set(case["expected_categories"])
+        absent = set(case.get("absent_categories", []))
+        found: set[str] = set()
+        cueless: list[str] = []
+        background: list[str] = []
+        for index, sentence in enumerate(split_sentences(case["text"])):
+            clauses, cues = sentence_cues(sentence, index, rules)
+            for i, clause in enumerate(clauses):
+                own = [c for c in cues if c.clause == i]
+                live = {c.category for c in own if not c.negated and c.weight >= 1.0}
+                hits = live & expected
+                for code in hits:
+                    positives[code].append(clause.text)
+                found |= hits
+                if own and not hits and {c.category for c in own} <= absent | (set(taxonomy.categories) - expected):
+                    none.append(clause.text)
+                elif not own:
+                    (cueless if rules.need_signals.search(clause.text) else background).append(clause.text)
+        missed = expected - found
+        if not missed:
+            none.extend(background + cueless)
+        elif len(missed) == 1 and len(cueless) == 1:
+            positives[missed.pop()].append(cueless[0])
+    data = {
+        "version": 1,
+        "source": "derived from the dev split of eval/cases.jsonl by scripts/derive_exemplars.py",
+        "categories": {code: sorted(set(items)) for code, items in positives.items() if items},
+        "none": sorted({t for t in none if len(t) >= 2}),
+    }
+    Path(args.out).write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    counts = {code: len(items) for code, items in data["categories"].items()}
+    print(f"{sum(counts.values())} need clauses {counts}; {len(data['none'])} none clauses → {args.out}")
+
+
+if __name__ == "__main__":
+    main()
