@@ -363,11 +363,14 @@ class MatchingEngine:
         result = MatchResult()
         masks: dict[str, np.ndarray] = {}
         places = self._places_in(request.text)
+        # A resource whose main service the text declines ("不需要送餐") is not offered for another need.
+        denied = self.rule_extractor.denied_categories(request.text)
         for i, need in enumerate(needs):
             key = need.person.model_dump_json()
             if key not in masks:
                 masks[key] = self._mask(need.person, request.county)
             mask = masks[key]
+            mask = self._without_primary(mask, denied)
             rows = self._rank(need, queries[i], mask, None if dense is None else dense[i], config, places)
             matches = [
                 self._as_match(row, need, request.county, score) for row, score in rows[: request.top_k]
@@ -427,6 +430,12 @@ class MatchingEngine:
                 key=lambda item: -item[1],
             )
         return scored
+
+    def _without_primary(self, mask: np.ndarray, denied: set[str]) -> np.ndarray:
+        assert self.columns is not None
+        for code in denied:
+            mask = mask & ~self.columns.primary.get(code, np.zeros_like(mask))
+        return mask
 
     def _locality(self, row: int, places: frozenset[str]) -> float:
         """+1 when the resource sits in a town or street the assessment names, -1 when it names another one."""

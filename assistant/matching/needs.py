@@ -308,6 +308,16 @@ class RuleNeedExtractor:
                     found.add(verdict[0])
         return needs
 
+    def denied_categories(self, text: str) -> set[str]:
+        """Categories the text rules out or says are taken care of ("不需要送餐"), and never asks for."""
+        denied: set[str] = set()
+        live: set[str] = set()
+        for index, sentence in enumerate(split_sentences(text)):
+            _, cues = sentence_cues(sentence, index, self.rules)
+            for cue in cues:
+                (denied if cue.negated else live).add(cue.category)
+        return denied - live
+
     def _classifier_cues(self, sentence: str, clauses: list[Clause], cues: list[Cue]) -> list[Cue]:
         """Evidence from the clause classifier; a clause whose rule cue for the category is negated stays so."""
         if self.classifier is None or not clauses:
