@@ -21,11 +21,10 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import assessments, median, percentile, seed_rows, variants
+from common import assessments, bench_settings, median, percentile, seed_rows, variants
 
 from assistant.app.container import Container
 from assistant.auth.service import create_user
-from assistant.config import Settings
 
 
 def free_port() -> int:
@@ -36,7 +35,7 @@ def free_port() -> int:
 
 def prepare(data_dir: Path, resources: int) -> str:
     """Load the catalog and create a citywide caseworker; returns the token. The server builds the index."""
-    settings = Settings(data_dir=data_dir, environment="test")
+    settings = bench_settings(data_dir)
     container = Container(settings)
     try:
         report = container.catalog.import_resources(variants(seed_rows(settings), resources), None, "bench")
@@ -93,7 +92,12 @@ def main() -> None:
         token = prepare(Path(tmp), args.resources)
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        env = {**os.environ, "ASSISTANT_DATA_DIR": tmp, "ASSISTANT_ENVIRONMENT": "test"}
+        env = {
+            **os.environ,
+            "ASSISTANT_DATA_DIR": tmp,
+            "ASSISTANT_ENVIRONMENT": "test",
+            "ASSISTANT_EMBEDDING_CACHE_ENTRIES": "0",  # requests cycle through the cases: no cached vectors
+        }
         server = subprocess.Popen(
             [
                 sys.executable,

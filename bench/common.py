@@ -49,6 +49,12 @@ STREETS = (
 SLOTS = ("工作日上午", "工作日下午", "周末全天", "每周二、四", "每月第一周", "预约上门")
 
 
+def bench_settings(data_dir: Path) -> Settings:
+    """Settings of a bench store. The embedding cache is off: every assessment a caseworker writes is new,
+    so a cached vector would flatter the figures (and repeated timings would only measure the cache)."""
+    return Settings(data_dir=data_dir, environment="test", embedding_cache_entries=0)
+
+
 def seed_rows(settings: Settings) -> list[ResourceData]:
     valid, errors = validate_rows(read_seed_dir(settings.seed_catalog_dir))
     if errors:
@@ -85,7 +91,7 @@ def temporary_container(resources: int) -> Iterator[tuple[Container, float]]:
     """A container on a fresh temporary store with ``resources`` resources; yields it and the seconds the
     first index build took (the matcher is built, and its index synced, inside)."""
     with tempfile.TemporaryDirectory(prefix="assistant-bench-") as tmp:
-        settings = Settings(data_dir=Path(tmp), environment="test")
+        settings = bench_settings(Path(tmp))
         container = Container(settings)
         try:
             report = container.catalog.import_resources(

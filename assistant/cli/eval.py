@@ -76,7 +76,9 @@ def _evaluate(
     from assistant.app.container import Container
     from assistant.evaluation.runner import build_info, catalog_snapshot, run_eval, write_outputs
 
-    container = Container(settings)
+    # No embedding cache: configurations share need queries, so a cache would make whichever runs second
+    # look faster, and a caseworker's new assessment is never cached either.
+    container = Container(settings.model_copy(update={"embedding_cache_entries": 0}))
     try:
         loaded_seed = container.seed_if_empty()
         if loaded_seed:

@@ -223,8 +223,12 @@ def sentence_cues(sentence: str, index: int, rules: Rules) -> tuple[list[Clause]
     with_cues = {cue.clause for cue in cues}
     for i, clause in enumerate(clauses):
         if i > 0 and i not in with_cues and _is_negation_only(clause.text, rules):
+            # back to the nearest clause with cues, unless a clause in between asks for something
+            j = i - 1
+            while j > 0 and j not in with_cues and not rules.need_signals.search(clauses[j].text):
+                j -= 1
             for cue in cues:
-                if cue.clause == i - 1:
+                if cue.clause == j:
                     cue.negated = True
     return clauses, cues
 
@@ -360,8 +364,9 @@ class RuleNeedExtractor:
             negated = [cue for _, cue in found if cue.negated]
             weight = sum(cue.weight for _, cue in live)
             if negated:
-                # Said to be taken care of somewhere: only an explicit need signal elsewhere overrides that.
-                live = [(cl, cue) for cl, cue in live if self.rules.need_signals.search(cl.text)]
+                # Said to be taken care of somewhere: only an explicit cue with a need signal overrides that.
+                live = [(cl, cue) for cl, cue in live
+                        if self.rules.need_signals.search(cl.text) and not cue.text.startswith("≈")]
                 weight = sum(cue.weight for _, cue in live)
             if not live or weight < self.min_weight:
                 continue
