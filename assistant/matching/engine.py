@@ -131,19 +131,9 @@ class MatchingEngine:
         self.snapshot: dict[str, dict[str, Any]] = {}
         self.columns: Columns | None = None
         self._lexical_rows = np.zeros(0, dtype=np.int64)
-        # Towns and streets only: district and county names (黄石港, 阳新 …) say nothing about nearness.
-        coarse = {
-            name for area in taxonomy.areas.values() for name in (area.label, area.short, _stem(area.label))
-        }
         self._place_stems = sorted(
-            {
-                _stem(alias)
-                for area in taxonomy.areas.values()
-                for alias in area.aliases
-                if len(_stem(alias)) >= 2 and not any(_stem(alias) in name for name in coarse if name)
-            },
-            key=len,
-            reverse=True,
+            {_stem(alias) for area in taxonomy.areas.values() for alias in area.aliases if len(_stem(alias)) >= 2},
+            key=len, reverse=True,
         )
         self._places: list[frozenset[str]] = []
         self._lock = threading.RLock()
@@ -262,7 +252,7 @@ class MatchingEngine:
         self._lexical_rows = np.asarray([self.lexical.row.get(rid, -1) for rid in ids], dtype=np.int64)
         resources = [self.snapshot.get(rid, {}) for rid in ids]
         n = len(ids)
-        self._places = [self._places_in(str(r.get("name", ""))) for r in resources]  # town-level ones name it
+        self._places = [self._places_in(f"{r.get('name', '')} {r.get('address', '')}") for r in resources]
 
         def flag(test: Callable[[dict[str, Any]], bool]) -> np.ndarray:
             return np.fromiter((test(r) for r in resources), dtype=bool, count=n)
@@ -394,12 +384,7 @@ class MatchingEngine:
         return result
 
     def _rank(
-        self,
-        need: Need,
-        query: str,
-        mask: np.ndarray,
-        dense: np.ndarray | None,
-        config: str,
+        self, need: Need, query: str, mask: np.ndarray, dense: np.ndarray | None, config: str,
         places: frozenset[str] = frozenset(),
     ) -> list[tuple[int, float]]:
         cols = self.columns

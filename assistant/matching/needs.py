@@ -365,11 +365,8 @@ class RuleNeedExtractor:
             weight = sum(cue.weight for _, cue in live)
             if negated:
                 # Said to be taken care of somewhere: only an explicit cue with a need signal overrides that.
-                live = [
-                    (cl, cue)
-                    for cl, cue in live
-                    if self.rules.need_signals.search(cl.text) and not cue.text.startswith("≈")
-                ]
+                live = [(cl, cue) for cl, cue in live
+                        if self.rules.need_signals.search(cl.text) and not cue.text.startswith("≈")]
                 weight = sum(cue.weight for _, cue in live)
             if not live or weight < self.min_weight:
                 continue
