@@ -41,7 +41,6 @@ class Settings(BaseSettings):
     seed_catalog_dir: Path = Field(default_factory=lambda: _resource_dir("catalog") / "huangshi")
 
     # Matching knobs; tuned on the eval dev split (see eval/README.md).
-    match_top_k: int = 5
     match_candidates: int = 50
     rrf_k: int = 60
     # Final score = weight_fused × RRF(dense, BM25) + priors (see matching/engine.py `_rank`).
@@ -50,11 +49,8 @@ class Settings(BaseSettings):
     prior_county: float = 0.15  # a county's own resource before a citywide one
     prior_targeted: float = 0.10  # a resource aimed at the person's group before an open-to-all one
     prior_place: float = 0.10  # same town/street as the assessment names (+), another town (−)
-    semantic_fallback: bool = True
     classifier_floor: float = 0.2
     classifier_weight: float = 2.5
-    semantic_threshold: float = 0.88
-    semantic_margin: float = 0.01
 
     @field_validator("environment")
     @classmethod

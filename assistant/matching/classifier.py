@@ -19,7 +19,7 @@ from sklearn.linear_model import LogisticRegression
 from assistant.taxonomy import Taxonomy
 
 NONE = "none"
-_TRAINED: dict[tuple[str, int, int, float], ClauseClassifier | None] = {}
+_TRAINED: dict[tuple[object, ...], ClauseClassifier | None] = {}
 
 
 @dataclass
@@ -36,7 +36,11 @@ class ClauseClassifier:
         """
         if not exemplars_path.exists():
             return None
-        key = (str(exemplars_path), exemplars_path.stat().st_mtime_ns, id(taxonomy), c)
+        files = tuple(
+            (str(p), p.stat().st_mtime_ns)
+            for p in sorted(exemplars_path.parent.glob(f"{exemplars_path.stem}*.yaml"))
+        )
+        key = (files, id(taxonomy), c)
         if key not in _TRAINED:
             _TRAINED[key] = cls._fit(exemplars_path, taxonomy, c)
         return _TRAINED[key]
@@ -45,12 +49,10 @@ class ClauseClassifier:
     def _fit(cls, exemplars_path: Path, taxonomy: Taxonomy, c: float) -> ClauseClassifier | None:
         texts: list[str] = []
         labels: list[str] = []
-        # The hand-written file, then clauses derived from the dev cases (scripts/derive_exemplars.py).
-        derived = exemplars_path.with_name(exemplars_path.stem + "_dev.yaml")
+        # need_exemplars.yaml (hand-written) and its siblings, e.g. need_exemplars_dev.yaml
+        # (clauses derived from the dev cases by scripts/derive_exemplars.py).
         nones: list[str] = []
-        for path in (exemplars_path, derived):
-            if not path.exists():
-                continue
+        for path in sorted(exemplars_path.parent.glob(f"{exemplars_path.stem}*.yaml")):
             raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
             for code, items in (raw.get("categories") or {}).items():
                 if code in taxonomy.categories:

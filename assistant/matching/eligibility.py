@@ -20,7 +20,7 @@ class Verdict:
     reasons: tuple[str, ...]  # why eligible (for the caseworker) or why not
 
 
-def _has_capacity(resource: Mapping[str, Any]) -> bool:
+def has_capacity(resource: Mapping[str, Any]) -> bool:
     available = (resource.get("capacity") or {}).get("available")
     return available is None or available > 0
 
@@ -53,7 +53,7 @@ def check(resource: Mapping[str, Any], person: Person, county: str, labels: Mapp
             failures.append(f"年龄{person.age}岁，超过最高年龄{high}岁")
         elif low is not None or high is not None:
             passes.append(f"年龄{person.age}岁符合要求")
-    if not _has_capacity(resource):
+    if not has_capacity(resource):
         failures.append("名额已满")
     return Verdict(ok=not failures, reasons=tuple(failures or passes))
 

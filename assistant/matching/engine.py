@@ -28,7 +28,7 @@ from assistant.matching.embedders import Embedder, build_embedder
 from assistant.matching.fusion import rrf
 from assistant.matching.lexical import LexicalIndex
 from assistant.matching.models import UnmetNeedRecord
-from assistant.matching.needs import RuleNeedExtractor, Rules, applicant_age, build_prototypes, infer_members
+from assistant.matching.needs import RuleNeedExtractor, Rules, applicant_age, infer_members
 from assistant.matching.rerank import CrossEncoderReranker
 from assistant.matching.types import (
     Match,
@@ -132,8 +132,14 @@ class MatchingEngine:
         self.columns: Columns | None = None
         self._lexical_rows = np.zeros(0, dtype=np.int64)
         self._place_stems = sorted(
-            {_stem(alias) for area in taxonomy.areas.values() for alias in area.aliases if len(_stem(alias)) >= 2},
-            key=len, reverse=True,
+            {
+                _stem(alias)
+                for area in taxonomy.areas.values()
+                for alias in area.aliases
+                if len(_stem(alias)) >= 2
+            },
+            key=len,
+            reverse=True,
         )
         self._places: list[frozenset[str]] = []
         self._lock = threading.RLock()
@@ -154,8 +160,8 @@ class MatchingEngine:
             if self.index is None:
                 self.index = self._open_index()
                 self.index.load()
-            report = self.check_index()
             self.snapshot = {r["id"]: r for r in self.catalog.all()}
+            report = self.check_index(self.snapshot)
             self._embed_and_store(report.missing + report.stale_text, progress)
             self._store_metadata(report.stale_metadata)
             self.index.delete(report.extra)
@@ -171,9 +177,10 @@ class MatchingEngine:
             self._refresh_derived()
             return len(self.snapshot)
 
-    def check_index(self) -> IndexReport:
+    def check_index(self, store: dict[str, dict[str, Any]] | None = None) -> IndexReport:
         """Compare store and index: missing, extra, stale text (re-embed), stale eligibility metadata."""
-        store = {r["id"]: r for r in self.catalog.all()}
+        if store is None:
+            store = {r["id"]: r for r in self.catalog.all()}
         try:
             index = self.index or VectorIndex(self.client, self.embedder.identity, self.embedder.dimension)
         except IndexMismatch as exc:
@@ -262,12 +269,7 @@ class MatchingEngine:
 
         self.columns = Columns(
             active=flag(lambda r: r.get("status") == "active"),
-            capacity=flag(
-                lambda r: (
-                    (r.get("capacity") or {}).get("available") in (None,)
-                    or (r.get("capacity") or {}).get("available", 0) > 0
-                )
-            ),
+            capacity=flag(eligibility.has_capacity),
             open_to_all=flag(lambda r: not r.get("target_groups")),
             min_age=np.asarray(
                 [r.get("minimum_age") if r.get("minimum_age") is not None else -1 for r in resources]
@@ -337,9 +339,13 @@ class MatchingEngine:
             if config == "dense-whole-text":
                 result = self._whole_text(request, timings)
             else:
-                needs = self.extractor.extract(request)
+                if self.extractor is self.rule_extractor:
+                    needs, denied = self.rule_extractor.analyse(request)
+                else:
+                    needs = self.extractor.extract(request)
+                    denied = self.rule_extractor.analyse(request)[1]
                 timings["extract_ms"] = _ms(started)
-                result = self._match_needs(request, needs, config, timings)
+                result = self._match_needs(request, needs, denied, config, timings)
         result.config = config
         timings["total_ms"] = _ms(started)
         result.timings_ms = {k: round(v, 2) for k, v in timings.items()}
@@ -351,8 +357,15 @@ class MatchingEngine:
         return f"{need.text}；需要{self.taxonomy.category_label(need.category)}服务"
 
     def _match_needs(
-        self, request: MatchRequest, needs: list[Need], config: str, timings: dict[str, float]
+        self,
+        request: MatchRequest,
+        needs: list[Need],
+        denied: set[str],
+        config: str,
+        timings: dict[str, float],
     ) -> MatchResult:
+        """Per need: the person's eligibility mask, less resources whose main service the text declines
+        ("不需要送餐" → no meal-first resource for another need), then ranking."""
         assert self.index is not None and self.columns is not None
         t = time.perf_counter()
         queries = [self.query_text(n) for n in needs]
@@ -363,14 +376,11 @@ class MatchingEngine:
         result = MatchResult()
         masks: dict[str, np.ndarray] = {}
         places = self._places_in(request.text)
-        # A resource whose main service the text declines ("不需要送餐") is not offered for another need.
-        denied = self.rule_extractor.denied_categories(request.text)
         for i, need in enumerate(needs):
             key = need.person.model_dump_json()
             if key not in masks:
-                masks[key] = self._mask(need.person, request.county)
+                masks[key] = self._without_primary(self._mask(need.person, request.county), denied)
             mask = masks[key]
-            mask = self._without_primary(mask, denied)
             rows = self._rank(need, queries[i], mask, None if dense is None else dense[i], config, places)
             matches = [
                 self._as_match(row, need, request.county, score) for row, score in rows[: request.top_k]
@@ -384,7 +394,12 @@ class MatchingEngine:
         return result
 
     def _rank(
-        self, need: Need, query: str, mask: np.ndarray, dense: np.ndarray | None, config: str,
+        self,
+        need: Need,
+        query: str,
+        mask: np.ndarray,
+        dense: np.ndarray | None,
+        config: str,
         places: frozenset[str] = frozenset(),
     ) -> list[tuple[int, float]]:
         cols = self.columns
@@ -450,21 +465,7 @@ class MatchingEngine:
         if not verdict.ok:  # the vectorised mask and the rule must agree; never offer an ineligible resource
             log.error("eligibility mask disagreed with the rule for %s", resource["id"])
             return None
-        return Match(
-            resource_id=resource["id"],
-            name=resource["name"],
-            categories=resource["categories"],
-            service_areas=resource["service_areas"],
-            target_groups=resource["target_groups"],
-            score=round(float(score), 4),
-            reasons=self._reasons(resource, need, county, verdict.reasons),
-            organization=resource.get("organization") or "",
-            schedule_description=resource.get("schedule_description") or "",
-            cost_description=resource.get("cost_description") or "",
-            address=resource.get("address") or "",
-            phone=resource.get("phone") or "",
-            capacity_available=(resource.get("capacity") or {}).get("available"),
-        )
+        return _match(resource, score, self._reasons(resource, need, county, verdict.reasons))
 
     def _reasons(
         self, resource: Mapping[str, Any], need: Need, county: str, passes: tuple[str, ...]
@@ -505,7 +506,7 @@ class MatchingEngine:
             code, reason = "all_paused", f"{area_label}的{label}资源目前均暂停或停用"
         else:
             active = [r for r in pool if r.get("status") == "active"]
-            open_ones = [r for r in active if eligibility._has_capacity(r)]
+            open_ones = [r for r in active if eligibility.has_capacity(r)]
             if not open_ones:
                 code, reason = "all_full", f"{area_label}的{label}资源名额均已满"
             else:
@@ -540,15 +541,7 @@ class MatchingEngine:
                 by_category[category] = NeedMatches(need=need, matches=[])
                 result.needs.append(by_category[category])
             by_category[category].matches.append(
-                Match(
-                    resource_id=resource["id"],
-                    name=resource["name"],
-                    categories=resource["categories"],
-                    service_areas=resource["service_areas"],
-                    target_groups=resource["target_groups"],
-                    score=round(float(scores[row]), 4),
-                    reasons=["整段文本向量相似（基线，未做资格过滤）"],
-                )
+                _match(resource, float(scores[row]), ["整段文本向量相似（基线，未做资格过滤）"])
             )
         return result
 
@@ -576,6 +569,25 @@ def _stem(alias: str) -> str:
     return alias
 
 
+def _match(resource: Mapping[str, Any], score: float, reasons: list[str]) -> Match:
+    """A resource as a match: the contract fields plus what a caseworker needs to call the provider."""
+    return Match(
+        resource_id=resource["id"],
+        name=resource["name"],
+        categories=resource["categories"],
+        service_areas=resource["service_areas"],
+        target_groups=resource["target_groups"],
+        score=round(float(score), 4),
+        reasons=reasons,
+        organization=resource.get("organization") or "",
+        schedule_description=resource.get("schedule_description") or "",
+        cost_description=resource.get("cost_description") or "",
+        address=resource.get("address") or "",
+        phone=resource.get("phone") or "",
+        capacity_available=(resource.get("capacity") or {}).get("available"),
+    )
+
+
 def _ms(start: float) -> float:
     return (time.perf_counter() - start) * 1000
 
@@ -597,16 +609,6 @@ def build_matching(
     reranker = CrossEncoderReranker(settings.reranker_model) if settings.reranker_model else None
     engine = MatchingEngine(settings, db, catalog, embedder, taxonomy, extractor, reranker)
     engine.sync(progress)
-    if settings.semantic_fallback:
-        engine.rule_extractor.prototypes = build_prototypes(
-            taxonomy,
-            embedder.embed_queries,
-            embedder.embed_passages,
-            settings.semantic_threshold,
-            settings.semantic_margin,
-            cache_dir=settings.data_dir / "cache",
-            identity=embedder.identity,
-        )
     return engine
 
 

@@ -2,21 +2,19 @@
 
 Stages, each a function with its inputs visible:
   split_clauses → find_cues (taxonomy keywords + ``catalog/need_cues.yaml`` patterns) → negation and
-  "already taken care of" scopes → optional semantic fallback for cue-less clauses that still signal a
-  need → one ``Need`` per (category, person), the person inferred from household members.
+  "already taken care of" scopes → evidence from the clause classifier (``classifier.py``) → one ``Need``
+  per (category, person), the person inferred from household members.
 An assessment is data: imperative text in it is just more clauses to classify.
 """
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import yaml
 
 from assistant.matching.classifier import NONE, ClauseClassifier
@@ -234,93 +232,36 @@ def sentence_cues(sentence: str, index: int, rules: Rules) -> tuple[list[Clause]
 
 
 @dataclass
-class CategoryPrototypes:
-    """Embedded phrasings per category, for clauses that signal a need without any cue word."""
-
-    codes: list[str]
-    matrix: np.ndarray  # (n_phrasings, dim), normalised
-    owner: list[int]  # row → index into codes
-    embed_query: Callable[[list[str]], np.ndarray]
-    threshold: float = 0.88
-    margin: float = 0.01
-
-    def classify(self, texts: list[str]) -> list[tuple[str, float] | None]:
-        if not texts:
-            return []
-        sims = self.embed_query(texts) @ self.matrix.T
-        out: list[tuple[str, float] | None] = []
-        owner = np.asarray(self.owner)
-        for row in sims:
-            best_per_code = np.full(len(self.codes), -1.0)
-            np.maximum.at(best_per_code, owner, row)
-            order = np.argsort(-best_per_code)
-            top, second = best_per_code[order[0]], best_per_code[order[1]]
-            ok = top >= self.threshold and top - second >= self.margin
-            out.append((self.codes[order[0]], float(top)) if ok else None)
-        return out
-
-
-@dataclass
 class RuleNeedExtractor:
     """The default extractor: deterministic, explainable, tuned on the eval dev split."""
 
     taxonomy: Taxonomy
     rules: Rules
-    prototypes: CategoryPrototypes | None = None
     classifier: ClauseClassifier | None = None
     classifier_floor: float = 0.3  # clause probabilities below this add nothing
     classifier_weight: float = 1.6  # a clause at probability p adds p × weight of evidence
     min_weight: float = 1.0
-    _relations: tuple[str, ...] = field(default=CHILD_RELATIONS + ADULT_RELATIONS)
 
     def extract(self, request: MatchRequest) -> list[Need]:
+        return self.analyse(request)[0]
+
+    def analyse(self, request: MatchRequest) -> tuple[list[Need], set[str]]:
+        """The needs, and the categories the text denies without asking for them anywhere ("不需要送餐")."""
         members = infer_members(request)
+        denied: set[str] = set()
+        asked: set[str] = set()
         hits: dict[tuple[str, str], list[tuple[Clause, Cue]]] = {}
-        unclassified: list[Clause] = []
         for index, sentence in enumerate(split_sentences(request.text)):
             clauses, cues = sentence_cues(sentence, index, self.rules)
+            for cue in cues:
+                (denied if cue.negated else asked).add(cue.category)
             cues += self._classifier_cues(sentence, clauses, cues)
-            cued = {cue.clause for cue in cues}
-            for i, clause in enumerate(clauses):
-                if (
-                    i not in cued
-                    and self.rules.need_signals.search(clause.text)
-                    and not _is_negation_only(clause.text, self.rules)
-                ):
-                    unclassified.append(clause)
             for cue in cues:
                 clause = clauses[cue.clause]
                 person = self._person_for(sentence, cue.category, request, members)
                 hits.setdefault((cue.category, person.relation), []).append((clause, cue))
         needs = self._needs_from_hits(hits, request, members)
-        if self.prototypes and unclassified:
-            found = {n.category for n in needs}
-            mentioned = {category for category, _ in hits}
-            verdicts = self.prototypes.classify([c.text for c in unclassified])
-            for clause, verdict in zip(unclassified, verdicts, strict=True):
-                if verdict and verdict[0] not in found and verdict[0] not in mentioned:
-                    person = self._person_for(clause.text, verdict[0], request, members)
-                    needs.append(
-                        Need(
-                            text=clause.text,
-                            category=verdict[0],
-                            confidence=round(verdict[1], 3),
-                            person=person,
-                            cues=["语义相近"],
-                        )
-                    )
-                    found.add(verdict[0])
-        return needs
-
-    def denied_categories(self, text: str) -> set[str]:
-        """Categories the text rules out or says are taken care of ("不需要送餐"), and never asks for."""
-        denied: set[str] = set()
-        live: set[str] = set()
-        for index, sentence in enumerate(split_sentences(text)):
-            _, cues = sentence_cues(sentence, index, self.rules)
-            for cue in cues:
-                (denied if cue.negated else live).add(cue.category)
-        return denied - live
+        return needs, denied - asked
 
     def _classifier_cues(self, sentence: str, clauses: list[Clause], cues: list[Cue]) -> list[Cue]:
         """Evidence from the clause classifier; a clause whose rule cue for the category is negated stays so."""
@@ -365,8 +306,11 @@ class RuleNeedExtractor:
             weight = sum(cue.weight for _, cue in live)
             if negated:
                 # Said to be taken care of somewhere: only an explicit cue with a need signal overrides that.
-                live = [(cl, cue) for cl, cue in live
-                        if self.rules.need_signals.search(cl.text) and not cue.text.startswith("≈")]
+                live = [
+                    (cl, cue)
+                    for cl, cue in live
+                    if self.rules.need_signals.search(cl.text) and not cue.text.startswith("≈")
+                ]
                 weight = sum(cue.weight for _, cue in live)
             if not live or weight < self.min_weight:
                 continue
@@ -399,18 +343,22 @@ class RuleNeedExtractor:
             children = [m for m in members if _is_child(m)]
             if children:
                 return _person(children[0])
-        return Person(relation="申请人", age=request.age, groups=list(request.groups))
+        return _applicant(request)
 
     def _person_by_relation(self, relation: str, request: MatchRequest, members: list[Member]) -> Person:
         for member in members:
             if member.relation == relation:
                 return _person(member)
-        return Person(relation="申请人", age=request.age, groups=list(request.groups))
+        return _applicant(request)
 
 
 def clauses_index(clause: Clause, text: str) -> int:
     position = text.find(clause.text)
     return position if position >= 0 else len(text)
+
+
+def _applicant(request: MatchRequest) -> Person:
+    return Person(relation="申请人", age=request.age, groups=list(request.groups))
 
 
 def _person(member: Member) -> Person:
@@ -457,37 +405,6 @@ def infer_members(request: MatchRequest) -> list[Member]:
             )
             return members
     return members
-
-
-def build_prototypes(
-    taxonomy: Taxonomy,
-    embed_query: Callable[[list[str]], np.ndarray],
-    embed_passage: Callable[[list[str]], np.ndarray],
-    threshold: float,
-    margin: float,
-    cache_dir: Path | None = None,
-    identity: str = "",
-) -> CategoryPrototypes:
-    """Embed every category's phrasings once; cached on disk by embedder identity and text."""
-    codes = list(taxonomy.categories)
-    texts: list[str] = []
-    owner: list[int] = []
-    for index, code in enumerate(codes):
-        category = taxonomy.categories[code]
-        for phrase in (*category.phrasings, category.description):
-            if phrase:
-                texts.append(phrase)
-                owner.append(index)
-    digest = hashlib.sha256("\n".join([identity, *texts]).encode()).hexdigest()[:16]
-    cached = cache_dir / f"prototypes-{digest}.npy" if cache_dir else None
-    if cached and cached.exists():
-        matrix = np.load(cached)
-    else:
-        matrix = embed_passage(texts)
-        if cached:
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            np.save(cached, matrix)
-    return CategoryPrototypes(codes, matrix, owner, embed_query, threshold, margin)
 
 
 def applicant_age(

@@ -2,7 +2,7 @@
 mirror of the same vectors for exact, filtered scoring on the hot path.
 
 Chroma is the index of record: vectors and eligibility metadata persist there, ``where`` filters express
-the eligibility rule for the ``chroma`` search backend, and a new process reloads the mirror from it
+the eligibility rule (``eligibility.chroma_where``, checked against the in-process mask by a test), and a new process reloads the mirror from it
 instead of re-embedding. The collection records the embedder identity and dimension; opening it with a
 different embedder is refused (``IndexMismatch``) so vectors of two models are never mixed.
 """
@@ -21,6 +21,7 @@ import numpy as np
 from chromadb.config import Settings as ChromaSettings
 
 from assistant.config import Settings
+from assistant.matching.eligibility import has_capacity
 from assistant.matching.embedders import Vectors
 from assistant.taxonomy import Taxonomy
 
@@ -56,13 +57,12 @@ def text_hash(text: str) -> str:
 
 def metadata_for(resource: Mapping[str, Any], content_hash: str) -> dict[str, Any]:
     """Eligibility fields in the shape Chroma filters (list fields must be non-empty, one type)."""
-    available = (resource.get("capacity") or {}).get("available")
     groups = list(resource.get("target_groups") or [])
     low, high = resource.get("minimum_age"), resource.get("maximum_age")
     return {
         "active": resource.get("status") == "active",
         "status": str(resource.get("status")),
-        "has_capacity": available is None or available > 0,
+        "has_capacity": has_capacity(resource),
         "service_areas": list(resource.get("service_areas") or ["none"]),
         "categories": list(resource.get("categories") or ["none"]),
         "primary_category": (resource.get("categories") or ["none"])[0],
@@ -189,18 +189,6 @@ class VectorIndex:
 
     def count(self) -> int:
         return int(self.collection.count())
-
-    def query_chroma(self, vectors: Vectors, where: dict[str, Any], n: int) -> list[list[tuple[str, float]]]:
-        """Approximate search inside Chroma with the eligibility ``where`` (the ``chroma`` backend)."""
-        if len(vectors) == 0:
-            return []
-        result = self.collection.query(
-            query_embeddings=vectors, n_results=n, where=where, include=["distances"]
-        )
-        return [
-            [(rid, 1.0 - float(dist)) for rid, dist in zip(ids, dists, strict=True)]
-            for ids, dists in zip(result["ids"], result["distances"] or [], strict=True)
-        ]
 
     def scores(self, vectors: Vectors) -> np.ndarray:
         """Exact cosine similarities of query vectors against every mirrored resource: (queries, resources)."""

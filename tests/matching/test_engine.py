@@ -115,3 +115,30 @@ def test_a_different_embedder_never_mixes_vectors(
 def test_bad_county_is_a_clear_error(engine_with_hash: MatchingEngine) -> None:
     with pytest.raises(ValueError, match="区县代码"):
         engine_with_hash.match(MatchRequest(text="做饭难", county="999999"))
+
+
+def test_chroma_where_and_the_in_memory_mask_select_the_same_resources(
+    engine_with_hash: MatchingEngine, container: Container
+) -> None:
+    """The eligibility rule exists twice — as a Chroma ``where`` (server-side search) and as a vectorised mask
+    (the hot path); both must pick exactly the resources ``eligibility.check`` accepts."""
+    from assistant.matching.eligibility import chroma_where
+    from assistant.matching.types import Person
+
+    _add(container, "open-1", target_groups=[], minimum_age=None)
+    _add(container, "old-1", minimum_age=60)
+    _add(container, "full-1", capacity={"available": 0, "maximum": 5})
+    _add(container, "shut-1", status="temporarily closed")
+    _add(container, "kids-1", categories=["tutoring"], target_groups=["left_behind_child"], minimum_age=6,
+         maximum_age=16)
+    _add(container, "dy-1", service_areas=["420281"])
+    index = engine_with_hash.index
+    assert index is not None
+    for person in (Person(age=70, groups=["elderly"]), Person(age=9, groups=["left_behind_child"]),
+                   Person(age=None, groups=[])):
+        where = chroma_where(person, YX)
+        found = index.collection.get(where=where)["ids"]
+        mask = engine_with_hash._mask(person, YX)
+        masked = {index.ids[i] for i in mask.nonzero()[0]}
+        rule = {rid for rid in index.ids if engine_with_hash.eligible(container.catalog.get(rid), person, YX)}
+        assert set(found) == masked == rule, person
