@@ -11,15 +11,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from assistant.cases.schemas import ItemProblem
-from assistant.catalog.schemas import STATUS_LABELS
+from assistant.matching.eligibility import CAPACITY_FULL, check
 from assistant.matching.types import MatchResult, Person
 from assistant.planning.schemas import PlanItem
 from assistant.taxonomy import get_taxonomy
-from assistant.taxonomy.model import CITYWIDE
 
 Eligible = Callable[[dict[str, Any], Person, str], bool]
-
-CAPACITY_FULL = "名额已满"
 
 
 def household(age: int | None, groups: Sequence[str], members: Sequence[dict[str, Any]]) -> list[Person]:
@@ -49,30 +46,15 @@ def persons_for(item: PlanItem, result: MatchResult, people: list[Person]) -> li
 
 
 def ineligibility_reasons(resource: dict[str, Any], person: Person, county: str) -> list[str]:
-    """Why ``resource`` does not serve ``person`` in ``county`` (empty when nothing is wrong)."""
+    """Why ``resource`` does not serve ``person`` in ``county`` (empty when nothing is wrong), in the words of
+    the one eligibility rule (``matching.eligibility.check``)."""
     taxonomy = get_taxonomy()
-    reasons: list[str] = []
-    status = resource.get("status", "active")
-    if status != "active":
-        reasons.append(f"资源当前状态为“{STATUS_LABELS.get(status, status)}”")
-    areas = resource.get("service_areas") or []
-    if county not in areas and CITYWIDE not in areas:
-        served = "、".join(taxonomy.area_label(a) for a in areas) or "未填写"
-        reasons.append(f"服务区域为{served}，不含{taxonomy.area_label(county)}")
-    targets = resource.get("target_groups") or []
-    if targets and not set(targets) & set(person.groups):
-        wanted = "、".join(taxonomy.group_label(g) for g in targets)
-        reasons.append(f"服务对象限于{wanted}，{person.relation}不属于")
-    minimum, maximum = resource.get("minimum_age"), resource.get("maximum_age")
-    if person.age is not None:
-        if minimum is not None and person.age < minimum:
-            reasons.append(f"要求年满{minimum}周岁，{person.relation}{person.age}岁")
-        if maximum is not None and person.age > maximum:
-            reasons.append(f"限{maximum}周岁以下，{person.relation}{person.age}岁")
-    capacity = resource.get("capacity") or {}
-    if capacity.get("available") == 0:
-        reasons.append(CAPACITY_FULL)
-    return reasons
+    labels = {
+        **{c: a.label for c, a in taxonomy.areas.items()},
+        **{c: g.label for c, g in taxonomy.groups.items()},
+    }
+    verdict = check(resource, person, county, labels)
+    return [] if verdict.ok else list(verdict.reasons)
 
 
 @dataclass

@@ -10,8 +10,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from assistant.catalog.schemas import STATUS_LABELS
 from assistant.matching.types import Person
 from assistant.taxonomy.model import CITYWIDE
+
+CAPACITY_FULL = "名额已满"
 
 
 @dataclass(frozen=True)
@@ -26,35 +29,44 @@ def has_capacity(resource: Mapping[str, Any]) -> bool:
 
 
 def check(resource: Mapping[str, Any], person: Person, county: str, labels: Mapping[str, str]) -> Verdict:
-    """Judge one resource for one person in one county; ``labels`` maps codes to Chinese labels."""
+    """Judge one resource for one person in one county; ``labels`` maps codes to Chinese labels.
+
+    The reasons are what a caseworker reads: why it fits, or every rule it breaks (also used by the case
+    workflow and the chat to explain a refusal, so the decision and its explanation never diverge).
+    """
     failures: list[str] = []
     passes: list[str] = []
-    if resource.get("status") != "active":
-        failures.append(f"当前状态为“{resource.get('status')}”，未在服务")
+    status = resource.get("status")
+    if status != "active":
+        failures.append(f"资源当前状态为“{STATUS_LABELS.get(str(status), status)}”")
     areas = resource.get("service_areas") or []
     if county in areas:
         passes.append(f"服务区域覆盖{labels.get(county, county)}")
     elif CITYWIDE in areas:
         passes.append("全市范围服务")
     else:
-        failures.append(f"服务区域不含{labels.get(county, county)}")
+        served = "、".join(labels.get(a, a) for a in areas) or "未填写"
+        failures.append(f"服务区域为{served}，不含{labels.get(county, county)}")
     groups = resource.get("target_groups") or []
     if groups:
         shared = [g for g in groups if g in person.groups]
         if shared:
             passes.append(f"服务对象含{'、'.join(labels.get(g, g) for g in shared)}")
         else:
-            failures.append(f"仅面向{'、'.join(labels.get(g, g) for g in groups)}")
+            wanted = "、".join(labels.get(g, g) for g in groups)
+            failures.append(f"服务对象限于{wanted}，{person.relation}不属于")
     low, high = resource.get("minimum_age"), resource.get("maximum_age")
     if person.age is not None:
-        if low is not None and person.age < low:
-            failures.append(f"年龄{person.age}岁，低于最低年龄{low}岁")
-        elif high is not None and person.age > high:
-            failures.append(f"年龄{person.age}岁，超过最高年龄{high}岁")
-        elif low is not None or high is not None:
+        too_young = low is not None and person.age < low
+        too_old = high is not None and person.age > high
+        if too_young:
+            failures.append(f"要求年满{low}周岁，{person.relation}{person.age}岁")
+        if too_old:
+            failures.append(f"限{high}周岁以下，{person.relation}{person.age}岁")
+        if (low is not None or high is not None) and not (too_young or too_old):
             passes.append(f"年龄{person.age}岁符合要求")
     if not has_capacity(resource):
-        failures.append("名额已满")
+        failures.append(CAPACITY_FULL)
     return Verdict(ok=not failures, reasons=tuple(failures or passes))
 
 
