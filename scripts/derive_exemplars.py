@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -22,18 +23,11 @@ from assistant.matching.needs import Rules, sentence_cues, split_sentences
 from assistant.taxonomy import get_taxonomy
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--cases", default="eval/cases.jsonl")
-    parser.add_argument("--out", default="catalog/need_exemplars_dev.yaml")
-    args = parser.parse_args()
-    settings = Settings()
-    taxonomy = get_taxonomy()
-    rules = Rules.load(settings.catalog_dir / "need_cues.yaml", taxonomy)
-    positives: dict[str, list[str]] = {code: [] for code in taxonomy.categories}
+def derive(cases: list[dict[str, Any]], rules: Rules, categories: list[str]) -> dict[str, Any]:
+    """Clause exemplars from labelled ``dev`` cases (``test`` cases are skipped, always)."""
+    positives: dict[str, list[str]] = {code: [] for code in categories}
     none: list[str] = []
-    for line in Path(args.cases).read_text(encoding="utf-8").splitlines():
-        case = json.loads(line)
+    for case in cases:
         if case.get("split") != "dev":
             continue
         expected = set(case["expected_categories"])
@@ -50,7 +44,7 @@ def main() -> None:
                 for code in hits:
                     positives[code].append(clause.text)
                 found |= hits
-                if own and not hits and {c.category for c in own} <= absent | (set(taxonomy.categories) - expected):
+                if own and not hits and {c.category for c in own} <= absent | (set(categories) - expected):
                     none.append(clause.text)
                 elif not own:
                     (cueless if rules.need_signals.search(clause.text) else background).append(clause.text)
@@ -59,12 +53,29 @@ def main() -> None:
             none.extend(background + cueless)
         elif len(missed) == 1 and len(cueless) == 1:
             positives[missed.pop()].append(cueless[0])
-    data = {
+    return {
         "version": 1,
         "source": "derived from the dev split of eval/cases.jsonl by scripts/derive_exemplars.py",
         "categories": {code: sorted(set(items)) for code, items in positives.items() if items},
         "none": sorted({t for t in none if len(t) >= 2}),
     }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cases", nargs="+", default=["eval/cases.jsonl"])
+    parser.add_argument("--out", default="catalog/need_exemplars_dev.yaml")
+    args = parser.parse_args()
+    settings = Settings()
+    taxonomy = get_taxonomy()
+    rules = Rules.load(settings.catalog_dir / "need_cues.yaml", taxonomy)
+    cases = [
+        json.loads(line)
+        for path in args.cases
+        for line in Path(path).read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    data = derive(cases, rules, list(taxonomy.categories))
     Path(args.out).write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     counts = {code: len(items) for code, items in data["categories"].items()}
     print(f"{sum(counts.values())} need clauses {counts}; {len(data['none'])} none clauses → {args.out}")
