@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from assistant.audit.service import record
+from assistant.cases.audit_trail import log_change, log_place
+from assistant.cases.errors import unknown
 from assistant.cases.models import Plan, Referral, ReferralEvent, new_id
 from assistant.catalog.service import CatalogService
 from assistant.db import utcnow
@@ -57,12 +58,9 @@ def allowed_next(status: str) -> tuple[str, ...]:
 
 def check_transition(referral: Referral, to_status: str, reason_code: str | None) -> None:
     """Raise ``Conflict`` (with the allowed statuses) or ``Invalid`` when the change cannot be made."""
-    if to_status not in STATUS_LABELS:
-        raise Invalid(
-            f"未知的工单状态 {to_status!r}，可选：{'、'.join(STATUS_LABELS)}",
-            extra={"allowed": list(allowed_next(referral.status))},
-        )
     allowed = allowed_next(referral.status)
+    if to_status not in STATUS_LABELS:
+        raise unknown("工单状态", to_status, STATUS_LABELS, allowed=list(allowed))
     if to_status not in allowed:
         labels = "、".join(f"{s}（{status_label(s)}）" for s in allowed) or "无（工单已结束）"
         raise Conflict(
@@ -77,12 +75,9 @@ def check_transition(referral: Referral, to_status: str, reason_code: str | None
                 extra={"reason_codes": list(USER_REASON_CODES)},
             )
         if reason_code not in REASON_LABELS:
-            raise Invalid(
-                f"未知的原因代码 {reason_code!r}，可选：{'、'.join(USER_REASON_CODES)}",
-                extra={"reason_codes": list(USER_REASON_CODES)},
-            )
+            raise unknown("原因代码", reason_code, USER_REASON_CODES, reason_codes=list(USER_REASON_CODES))
     elif reason_code is not None and reason_code not in REASON_LABELS:
-        raise Invalid(f"未知的原因代码 {reason_code!r}，可选：{'、'.join(USER_REASON_CODES)}")
+        raise unknown("原因代码", reason_code, USER_REASON_CODES)
 
 
 def apply_transition(
@@ -106,15 +101,7 @@ def apply_transition(
         catalog.release_place(session, referral.resource_id, actor)
         referral.place_reserved = False
         released = True
-        record(
-            session,
-            actor=actor,
-            action="resource.release",
-            entity_type="resource",
-            entity_id=referral.resource_id,
-            county=referral.county,
-            detail={"referral_id": referral.id, "places": 1},
-        )
+        log_place(session, actor, "resource.release", referral)
     referral.status = to_status
     referral.reason_code = reason_code if to_status in RELEASING else referral.reason_code
     referral.note = note or referral.note
@@ -130,14 +117,12 @@ def apply_transition(
             note=note,
         )
     )
-    record(
+    log_change(
         session,
-        actor=actor,
-        action="referral.status",
-        entity_type="referral",
-        entity_id=referral.id,
-        county=referral.county,
-        detail={
+        actor,
+        "referral.status",
+        referral,
+        {
             "from": from_status,
             "to": to_status,
             "reason_code": reason_code,
@@ -172,23 +157,13 @@ def open_referral(
     session.flush()
     session.add(ReferralEvent(referral_id=referral.id, actor=actor, from_status=None, to_status="pending"))
     if counted:
-        record(
-            session,
-            actor=actor,
-            action="resource.reserve",
-            entity_type="resource",
-            entity_id=item.resource_id,
-            county=plan.county,
-            detail={"referral_id": referral.id, "places": 1},
-        )
-    record(
+        log_place(session, actor, "resource.reserve", referral)
+    log_change(
         session,
-        actor=actor,
-        action="referral.create",
-        entity_type="referral",
-        entity_id=referral.id,
-        county=plan.county,
-        detail={
+        actor,
+        "referral.create",
+        referral,
+        {
             "case_id": plan.case_id,
             "plan_id": plan.id,
             "resource_id": item.resource_id,

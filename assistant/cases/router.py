@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import Response
 
+from assistant.audit.service import list_events
 from assistant.auth.deps import AdminUser, CaseworkerUser, ManagerUser, container
 from assistant.cases.gaps import LOCAL_TZ, GapReport, gap_csv, gap_report, gap_xlsx
 from assistant.cases.schemas import (
@@ -34,7 +35,7 @@ from assistant.cases.schemas import (
     ReferralPage,
     ReferralStatusUpdate,
 )
-from assistant.cases.service import CaseService, audit_events
+from assistant.cases.service import CaseService
 from assistant.errors import Invalid
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -250,7 +251,7 @@ def _bound(value: str | None, *, end: bool) -> datetime | None:
 @audit_router.get("", response_model=AuditPage, summary="审计日志（仅管理员）")
 def audit_log(
     request: Request,
-    user: AdminUser,
+    _user: AdminUser,
     entity_type: str | None = None,
     entity_id: str | None = None,
     actor: str | None = None,
@@ -261,18 +262,19 @@ def audit_log(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     offset: Offset = 0,
 ) -> Any:
-    events = audit_events(
-        container(request).db,
-        user,
-        entity_type=entity_type,
-        entity_id=entity_id,
-        actor=actor,
-        since=_bound(date_from, end=False),
-        until=_bound(date_to, end=True),
-        limit=limit,
-        offset=offset,
-    )
-    return AuditPage(items=[AuditOut.model_validate(e) for e in events], limit=limit, offset=offset)
+    since, until = _bound(date_from, end=False), _bound(date_to, end=True)
+    with container(request).db.session() as session:
+        events = list_events(
+            session,
+            entity_type=entity_type,
+            entity_id=entity_id,
+            actor=actor,
+            since=since,
+            until=until,
+            limit=limit,
+            offset=offset,
+        )
+        return AuditPage(items=[AuditOut.model_validate(e) for e in events], limit=limit, offset=offset)
 
 
 router = APIRouter()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
@@ -38,6 +38,26 @@ CLOSE_REASONS: dict[str, str] = {
     "duplicate": "重复建档",
     "other": "其他",
 }
+
+
+Item = TypeVar("Item")
+
+
+class Page(BaseModel, Generic[Item]):
+    """One page of a listing: ``total`` counts every match, ``items`` those from ``offset`` on."""
+
+    items: list[Item]
+    total: int
+    limit: int
+    offset: int
+
+
+def case_status_label(status: str) -> str:
+    return CASE_STATUS_LABELS.get(status, status)
+
+
+def plan_status_label(status: str) -> str:
+    return PLAN_STATUS_LABELS.get(status, status)
 
 
 def _group_codes(values: list[str]) -> list[str]:
@@ -140,11 +160,8 @@ class CaseOut(BaseModel):
     referrals: list[ReferralOut] = Field(default_factory=list)
 
 
-class CasePage(BaseModel):
-    items: list[CaseOut]
-    total: int
-    limit: int
-    offset: int
+class CasePage(Page[CaseOut]):
+    pass
 
 
 # -- plans ---------------------------------------------------------------------------------------------
@@ -197,11 +214,8 @@ class ReferralOut(BaseModel):
     events: list[ReferralEventOut] = Field(default_factory=list)
 
 
-class ReferralPage(BaseModel):
-    items: list[ReferralOut]
-    total: int
-    limit: int
-    offset: int
+class ReferralPage(Page[ReferralOut]):
+    pass
 
 
 class FollowUpOut(BaseModel):
@@ -221,11 +235,8 @@ class FollowUpOut(BaseModel):
     note: str
 
 
-class FollowUpPage(BaseModel):
-    items: list[FollowUpOut]
-    total: int
-    limit: int
-    offset: int
+class FollowUpPage(Page[FollowUpOut]):
+    pass
 
 
 class PlanOut(BaseModel):

@@ -8,21 +8,22 @@ planning, responses and the audit log see only the redacted copy.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime, timedelta
-from typing import Any, Protocol
+from datetime import date, timedelta
+from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from assistant.audit.models import AuditEvent
-from assistant.audit.service import list_events, record
-from assistant.auth.models import Role, User
+from assistant.auth.models import User
+from assistant.cases import plans, views
 from assistant.cases import referrals as referral_rules
-from assistant.cases import views
-from assistant.cases.gaps import GapReport, gap_report, local_today
+from assistant.cases.access import listing_counties, load, require_casework, require_scope
+from assistant.cases.audit_trail import log_change
+from assistant.cases.errors import stale, unknown
+from assistant.cases.gaps import local_today
 from assistant.cases.models import Case, FollowUpTask, Plan, PlanVersion, Referral, ReferralEvent, new_id
 from assistant.cases.plan_checks import (
     ItemCheck,
@@ -35,8 +36,6 @@ from assistant.cases.plan_checks import (
 from assistant.cases.schemas import (
     CASE_STATUS_LABELS,
     CLOSE_REASONS,
-    OPEN_PLAN_STATUSES,
-    PLAN_STATUS_LABELS,
     CaseClose,
     CaseCreate,
     CaseOut,
@@ -55,15 +54,14 @@ from assistant.catalog.io import resource_dict
 from assistant.catalog.models import Resource
 from assistant.catalog.service import CatalogService
 from assistant.db import Database, utcnow
-from assistant.errors import Conflict, Forbidden, Invalid, NotFound
+from assistant.errors import Conflict, Invalid, NotFound
 from assistant.matching.types import MatchRequest, MatchResult, Member, Person
 from assistant.planning.schemas import DraftPlan, PlanItem
 from assistant.privacy import redact
-from assistant.taxonomy import get_taxonomy
 
 log = logging.getLogger(__name__)
 
-CASEWORK_ROLES = frozenset({Role.caseworker.value, Role.admin.value})
+Row = TypeVar("Row")
 
 
 class Matcher(Protocol):
@@ -91,34 +89,26 @@ class Planner(Protocol):
     ) -> DraftPlan: ...
 
 
-def _area(code: str) -> str:
-    return get_taxonomy().area_label(code)
-
-
-def _stale(what: str) -> Conflict:
-    return Conflict(f"{what}刚被他人修改，请刷新后重试")
+def _page(
+    session: Session,
+    query: Select[Row],
+    order: Sequence[ColumnElement[Any] | InstrumentedAttribute[Any]],
+    limit: int,
+    offset: int,
+) -> tuple[int, list[Row]]:
+    """The number of rows ``query`` finds and those from ``offset`` on, in ``order``."""
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    return total, list(session.scalars(query.order_by(*order).offset(offset).limit(limit)))
 
 
 class CaseService:
-    """Use cases over cases, plans, referrals, follow-ups, gap reports and the audit log."""
+    """Use cases over cases, plans, referrals and follow-ups."""
 
     def __init__(self, db: Database, catalog: CatalogService, matcher: Matcher, planner: Planner) -> None:
         self.db = db
         self.catalog = catalog
         self.matcher = matcher
         self.planner = planner
-
-    # -- access ------------------------------------------------------------------------------------
-
-    @staticmethod
-    def _require_casework(user: User) -> None:
-        if user.role not in CASEWORK_ROLES:
-            raise Forbidden("个案、方案与工单仅限社工和管理员办理")
-
-    @staticmethod
-    def _require_scope(user: User, county: str, what: str = "个案") -> None:
-        if not user.can_act_in(county):
-            raise Forbidden(f"该{what}属于{_area(county)}，您只能办理{_area(user.county)}的{what}")
 
     @contextmanager
     def _unit(self) -> Iterator[Session]:
@@ -127,47 +117,14 @@ class CaseService:
             with self.db.session() as session:
                 yield session
         except StaleDataError as exc:
-            raise _stale("该记录") from exc
-
-    def _case(self, session: Session, case_id: str, user: User) -> Case:
-        self._require_casework(user)
-        case = session.get(Case, case_id)
-        if case is None:
-            raise NotFound(f"个案 {case_id} 不存在")
-        self._require_scope(user, case.county)
-        return case
-
-    def _plan(self, session: Session, plan_id: str, user: User) -> Plan:
-        self._require_casework(user)
-        plan = session.get(Plan, plan_id)
-        if plan is None:
-            raise NotFound(f"服务方案 {plan_id} 不存在")
-        self._require_scope(user, plan.county, "服务方案")
-        return plan
-
-    def _referral(self, session: Session, referral_id: str, user: User) -> Referral:
-        self._require_casework(user)
-        referral = session.get(Referral, referral_id)
-        if referral is None:
-            raise NotFound(f"工单 {referral_id} 不存在")
-        self._require_scope(user, referral.county, "工单")
-        return referral
-
-    @staticmethod
-    def _listing_counties(user: User, county: str | None) -> list[str] | None:
-        """Counties a listing may show: the asked one if allowed; None means every county."""
-        if county:
-            if not user.can_act_in(county):
-                raise Forbidden(f"您只能查看{_area(user.county)}的数据，不能查看{_area(county)}的数据")
-            return [county]
-        return None if user.citywide else [user.county]
+            raise stale("该记录") from exc
 
     # -- cases -------------------------------------------------------------------------------------
 
     def create_case(self, data: CaseCreate, user: User) -> CaseOut:
         """Store an assessment: the original in ``text``, a redacted copy for everything else."""
-        self._require_casework(user)
-        self._require_scope(user, data.county)
+        require_casework(user)
+        require_scope(user, data.county)
         names = [data.name] if data.name else []
         with self._unit() as session:
             case = Case(
@@ -186,14 +143,12 @@ class CaseService:
             )
             session.add(case)
             session.flush()
-            record(
+            log_change(
                 session,
-                actor=user.name,
-                action="case.create",
-                entity_type="case",
-                entity_id=case.id,
-                county=case.county,
-                detail={"groups": case.groups, "age": case.age, "members": len(case.members)},
+                user.name,
+                "case.create",
+                case,
+                {"groups": case.groups, "age": case.age, "members": len(case.members)},
             )
             return views.case_out(session, case, detail=True)
 
@@ -206,32 +161,29 @@ class CaseService:
         limit: int = 50,
         offset: int = 0,
     ) -> CasePage:
-        self._require_casework(user)
+        require_casework(user)
         if status and status not in CASE_STATUS_LABELS:
-            raise Invalid(f"未知的个案状态 {status!r}，可选：{'、'.join(CASE_STATUS_LABELS)}")
-        counties = self._listing_counties(user, county)
+            raise unknown("个案状态", status, CASE_STATUS_LABELS)
+        counties = listing_counties(user, county)
         with self._unit() as session:
             query = select(Case)
             if counties is not None:
                 query = query.where(Case.county.in_(counties))
             if status:
                 query = query.where(Case.status == status)
-            total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-            rows = session.scalars(
-                query.order_by(Case.created_at.desc(), Case.id).offset(offset).limit(limit)
-            )
+            total, rows = _page(session, query, (Case.created_at.desc(), Case.id), limit, offset)
             items = [views.case_out(session, case, detail=False) for case in rows]
             return CasePage(items=items, total=total, limit=limit, offset=offset)
 
     def get_case(self, case_id: str, user: User) -> CaseOut:
         with self._unit() as session:
-            return views.case_out(session, self._case(session, case_id, user), detail=True)
+            return views.case_out(session, load(session, Case, case_id, user), detail=True)
 
     def close_case(self, case_id: str, data: CaseClose, user: User) -> CaseOut:
         """Close a case; open referrals must be cancelled explicitly (their places go back)."""
         released: list[str] = []
         with self._unit() as session:
-            case = self._case(session, case_id, user)
+            case = load(session, Case, case_id, user)
             if case.status == "closed":
                 raise Conflict(f"个案 {case_id} 已于 {case.closed_at:%Y-%m-%d} 结案")
             referrals = list(session.scalars(select(Referral).where(Referral.case_id == case.id)))
@@ -250,7 +202,7 @@ class CaseService:
                     extra={"reasons": list(CLOSE_REASONS)},
                 )
             if reason not in CLOSE_REASONS:
-                raise Invalid(f"未知的结案原因 {reason!r}，可选：{'、'.join(CLOSE_REASONS)}")
+                raise unknown("结案原因", reason, CLOSE_REASONS)
             if reason == "other" and not data.note.strip():
                 raise Invalid("结案原因为“其他”时请填写说明")
             for referral in active:
@@ -264,12 +216,7 @@ class CaseService:
                     note="个案结案，工单一并取消",
                 ):
                     released.append(referral.resource_id)
-            session.execute(
-                update(Plan)
-                .where(Plan.case_id == case.id, Plan.status.in_(OPEN_PLAN_STATUSES))
-                .values(status="withdrawn", updated_at=utcnow())
-                .execution_options(synchronize_session=False)
-            )
+            plans.retire_open(session, case.id, "withdrawn")
             for task in session.scalars(
                 select(FollowUpTask).where(FollowUpTask.case_id == case.id, FollowUpTask.status == "open")
             ):
@@ -281,14 +228,12 @@ class CaseService:
             case.closed_at = utcnow()
             case.closed_by = user.name
             case.updated_at = utcnow()
-            record(
+            log_change(
                 session,
-                actor=user.name,
-                action="case.close",
-                entity_type="case",
-                entity_id=case.id,
-                county=case.county,
-                detail={"reason": reason, "cancelled_referrals": [r.id for r in active]},
+                user.name,
+                "case.close",
+                case,
+                {"reason": reason, "cancelled_referrals": [r.id for r in active]},
             )
             session.flush()
             out = views.case_out(session, case, detail=True)
@@ -300,9 +245,7 @@ class CaseService:
     def draft_plan(self, case_id: str, user: User, *, config: str = "hybrid") -> PlanOut:
         """Match the case, draft a plan (version 1), store both. Earlier unconfirmed plans are superseded."""
         with self._unit() as session:
-            case = self._case(session, case_id, user)
-            if case.status == "closed":
-                raise Conflict(f"个案 {case_id} 已结案，不能再制定方案")
+            case = self._open_case(session, case_id, user)
             request = self._match_request(case)
             names = [case.name] if case.name else []
         # Matching and drafting may be slow (embeddings, an LLM): no transaction is held meanwhile.
@@ -310,21 +253,8 @@ class CaseService:
         draft = self.planner.draft(request, result, names=names)
         draft = self._grounded(draft, result)
         with self._unit() as session:
-            case = self._case(session, case_id, user)
-            if case.status == "closed":
-                raise Conflict(f"个案 {case_id} 已结案，不能再制定方案")
-            superseded = list(
-                session.scalars(
-                    select(Plan.id).where(Plan.case_id == case.id, Plan.status.in_(OPEN_PLAN_STATUSES))
-                )
-            )
-            if superseded:
-                session.execute(
-                    update(Plan)
-                    .where(Plan.id.in_(superseded), Plan.status.in_(OPEN_PLAN_STATUSES))
-                    .values(status="superseded", updated_at=utcnow())
-                    .execution_options(synchronize_session=False)
-                )
+            case = self._open_case(session, case_id, user)
+            superseded = plans.retire_open(session, case.id, "superseded")
             plan = Plan(
                 id=new_id("plan"),
                 case_id=case.id,
@@ -337,20 +267,14 @@ class CaseService:
             )
             session.add(plan)
             session.flush()
-            session.add(
-                PlanVersion(
-                    plan_id=plan.id, version=1, kind="draft", created_by=user.name, content=draft.model_dump()
-                )
-            )
+            plans.add_version(session, plan, 1, "draft", user.name, draft)
             case.updated_at = utcnow()
-            record(
+            log_change(
                 session,
-                actor=user.name,
-                action="plan.draft",
-                entity_type="plan",
-                entity_id=plan.id,
-                county=plan.county,
-                detail={
+                user.name,
+                "plan.draft",
+                plan,
+                {
                     "case_id": case.id,
                     "version": 1,
                     "author": draft.author,
@@ -364,11 +288,11 @@ class CaseService:
 
     def get_plan(self, plan_id: str, user: User) -> PlanOut:
         with self._unit() as session:
-            return views.plan_out(session, self._plan(session, plan_id, user), with_referrals=True)
+            return views.plan_out(session, load(session, Plan, plan_id, user), with_referrals=True)
 
     def plan_versions(self, plan_id: str, user: User) -> list[PlanVersionOut]:
         with self._unit() as session:
-            plan = self._plan(session, plan_id, user)
+            plan = load(session, Plan, plan_id, user)
             rows = session.scalars(
                 select(PlanVersion).where(PlanVersion.plan_id == plan.id).order_by(PlanVersion.version)
             )
@@ -377,41 +301,17 @@ class CaseService:
     def edit_plan(self, plan_id: str, data: PlanEdit, user: User) -> PlanOut:
         """Store the caseworker's edited plan as a new version; new or changed items must be eligible now."""
         with self._unit() as session:
-            plan = self._plan(session, plan_id, user)
-            self._require_editable(plan)
-            if data.base_version != plan.current_version:
-                raise self._version_conflict(plan, data.base_version)
-            base = self._content(session, plan)
-            case = session.get(Case, plan.case_id)
-            assert case is not None
-            result = MatchResult.model_validate(plan.match_result)
-            people = household(case.age, case.groups, case.members)
-            old_keys = {(i.resource_id, i.need.strip()) for i in base.items}
+            plan = self._open_plan(session, plan_id, user, data.base_version)
+            base = plans.current_content(session, plan)
+            case = self._case_of(session, plan)
+            old_keys = {self._key(i) for i in base.items}
             new_items = [self._filled(item) for item in data.items]
-            resources = self._resources(session, {i.resource_id for i in new_items})
-            problems: list[ItemProblem] = []
-            seen: set[tuple[str, str]] = set()
-            for index, item in enumerate(new_items):
-                key = (item.resource_id, item.need.strip())
-                resource = resources.get(item.resource_id)
-                if key in seen:
-                    problems.append(duplicate_problem(index, item, item.resource_name))
-                    continue
-                seen.add(key)
-                if resource is not None and not item.resource_name:
-                    item.resource_name = resource["name"]
-                if key in old_keys:
-                    continue  # unchanged items are re-checked at confirmation
-                check = check_item(
-                    index,
-                    item,
-                    resource,
-                    persons_for(item, result, people),
-                    case.county,
-                    self.matcher.eligible,
-                )
-                if check.problem:
-                    problems.append(check.problem)
+            # Unchanged items are re-checked at confirmation.
+            problems = [
+                check.problem
+                for _, _, check in self._checks(session, new_items, case, plan, unchanged=old_keys)
+                if check.problem
+            ]
             if problems:
                 raise Invalid(
                     "以下条目不能保存：" + "；".join(p.message for p in problems),
@@ -426,26 +326,15 @@ class CaseService:
                     "summary": data.summary if data.summary is not None else base.summary,
                 }
             )
-            version = self._next_version(session, plan, data.base_version, "edited")
-            session.add(
-                PlanVersion(
-                    plan_id=plan.id,
-                    version=version,
-                    kind="edit",
-                    created_by=user.name,
-                    content=content.model_dump(),
-                    notes=data.notes,
-                )
-            )
-            new_keys = {(i.resource_id, i.need.strip()) for i in new_items}
-            record(
+            version = plans.next_version(session, plan, data.base_version, "edited")
+            plans.add_version(session, plan, version, "edit", user.name, content, data.notes)
+            new_keys = {self._key(i) for i in new_items}
+            log_change(
                 session,
-                actor=user.name,
-                action="plan.edit",
-                entity_type="plan",
-                entity_id=plan.id,
-                county=plan.county,
-                detail={
+                user.name,
+                "plan.edit",
+                plan,
+                {
                     "case_id": plan.case_id,
                     "version": version,
                     "based_on": data.base_version,
@@ -460,37 +349,23 @@ class CaseService:
     def revise_plan(self, plan_id: str, instruction: str, base_version: int, user: User) -> PlanOut:
         """Let the planner rewrite the current version after an instruction (grounded in the stored matches)."""
         with self._unit() as session:
-            plan = self._plan(session, plan_id, user)
-            self._require_editable(plan)
-            if base_version != plan.current_version:
-                raise self._version_conflict(plan, base_version)
-            base = self._content(session, plan)
+            plan = self._open_plan(session, plan_id, user, base_version)
+            base = plans.current_content(session, plan)
             request = MatchRequest.model_validate(plan.request)
             result = MatchResult.model_validate(plan.match_result)
             instruction = redact(instruction, self._names(session, plan.case_id))
         revised = self._grounded(self.planner.revise(base, instruction, request, result), result)
         with self._unit() as session:
-            plan = self._plan(session, plan_id, user)
-            self._require_editable(plan)
-            version = self._next_version(session, plan, base_version, "edited")
-            session.add(
-                PlanVersion(
-                    plan_id=plan.id,
-                    version=version,
-                    kind="revise",
-                    created_by=user.name,
-                    content=revised.model_dump(),
-                    notes=instruction,
-                )
-            )
-            record(
+            # A version that moved on meanwhile is caught by the claim of the next one.
+            plan = self._open_plan(session, plan_id, user)
+            version = plans.next_version(session, plan, base_version, "edited")
+            plans.add_version(session, plan, version, "revise", user.name, revised, instruction)
+            log_change(
                 session,
-                actor=user.name,
-                action="plan.revise",
-                entity_type="plan",
-                entity_id=plan.id,
-                county=plan.county,
-                detail={
+                user.name,
+                "plan.revise",
+                plan,
+                {
                     "case_id": plan.case_id,
                     "version": version,
                     "based_on": base_version,
@@ -511,36 +386,25 @@ class CaseService:
         """
         reserved: list[str] = []
         with self._unit() as session:
-            plan = self._plan(session, plan_id, user)
-            self._require_editable(plan)
-            if version is not None and version != plan.current_version:
-                raise self._version_conflict(plan, version)
-            claimed = session.execute(
-                update(Plan)
-                .where(
-                    Plan.id == plan.id,
-                    Plan.status.in_(OPEN_PLAN_STATUSES),
-                    Plan.current_version == plan.current_version,
-                )
-                .values(status="confirmed", decided_at=utcnow(), decided_by=user.name, updated_at=utcnow())
-                .execution_options(synchronize_session=False)
+            plan = self._open_plan(session, plan_id, user, version)
+            plans.claim(
+                session,
+                plan,
+                version=plan.current_version,
+                status="confirmed",
+                decided_at=utcnow(),
+                decided_by=user.name,
             )
-            if claimed.rowcount == 0:  # type: ignore[attr-defined]
-                raise _stale("该服务方案")
-            session.refresh(plan)
             case = session.get(Case, plan.case_id, populate_existing=True)
             assert case is not None
             if case.status == "closed":
                 raise Conflict(f"个案 {case.id} 已结案，不能确认方案")
-            content = self._content(session, plan)
+            content = plans.current_content(session, plan)
             if not content.items:
                 raise Invalid("方案中没有服务条目，无法确认；请先添加条目，或驳回该方案")
-            result = MatchResult.model_validate(plan.match_result)
-            people = household(case.age, case.groups, case.members)
 
-            accepted: list[tuple[int, PlanItem, Person, bool]] = []
+            accepted: list[tuple[PlanItem, Person, bool]] = []
             problems: list[ItemProblem] = []
-            seen: set[tuple[str, str]] = set()
             # A later plan for the same case must not book the same service for the same person twice.
             running = {
                 (r.resource_id, r.person_relation)
@@ -550,13 +414,7 @@ class CaseService:
                     )
                 )
             }
-            for index, item in enumerate(content.items):
-                key = (item.resource_id, item.need.strip())
-                if key in seen:
-                    problems.append(duplicate_problem(index, item, item.resource_name))
-                    continue
-                seen.add(key)
-                check = self._check_now(session, index, item, persons_for(item, result, people), case.county)
+            for index, item, check in self._checks(session, content.items, case, plan):
                 if check.problem is not None or check.person is None:
                     problems.append(check.problem or full_problem(index, item, item.resource_name))
                     continue
@@ -571,7 +429,7 @@ class CaseService:
                 except (Conflict, NotFound):
                     problems.append(full_problem(index, item, item.resource_name))
                     continue
-                accepted.append((index, item, check.person, counted))
+                accepted.append((item, check.person, counted))
 
             if problems and (not skip_invalid or not accepted):
                 what = "所有条目均已失效" if not accepted else f"{len(problems)} 个条目已不满足条件"
@@ -583,23 +441,14 @@ class CaseService:
                 )
 
             if problems:
-                kept = [item for _, item, _, _ in accepted]
-                new_version = plan.current_version + 1
-                session.add(
-                    PlanVersion(
-                        plan_id=plan.id,
-                        version=new_version,
-                        kind="confirm",
-                        created_by=user.name,
-                        content=content.model_copy(update={"items": kept}).model_dump(),
-                        notes="确认时跳过失效条目：" + "；".join(p.message for p in problems),
-                    )
-                )
-                plan.current_version = new_version
+                kept = content.model_copy(update={"items": [item for item, _, _ in accepted]})
+                notes = "确认时跳过失效条目：" + "；".join(p.message for p in problems)
+                plans.add_version(session, plan, plan.current_version + 1, "confirm", user.name, kept, notes)
+                plan.current_version += 1
 
             referrals = []
             # Positions in the confirmed version (the same as the draft's unless items were skipped).
-            for position, (_, item, person, counted) in enumerate(accepted):
+            for position, (item, person, counted) in enumerate(accepted):
                 referral = referral_rules.open_referral(
                     session, plan, position, item, person, counted=counted, actor=user.name
                 )
@@ -610,14 +459,12 @@ class CaseService:
             if case.status == "open":
                 case.status = "planned"
             case.updated_at = utcnow()
-            record(
+            log_change(
                 session,
-                actor=user.name,
-                action="plan.confirm",
-                entity_type="plan",
-                entity_id=plan.id,
-                county=plan.county,
-                detail={
+                user.name,
+                "plan.confirm",
+                plan,
+                {
                     "case_id": case.id,
                     "version": plan.current_version,
                     "referrals": [r.id for r in referrals],
@@ -635,33 +482,23 @@ class CaseService:
 
     def reject_plan(self, plan_id: str, reason: str, user: User) -> PlanOut:
         with self._unit() as session:
-            plan = self._plan(session, plan_id, user)
-            self._require_editable(plan)
+            plan = self._open_plan(session, plan_id, user)
             if not reason.strip():
                 raise Invalid("请填写驳回原因")
-            done = session.execute(
-                update(Plan)
-                .where(Plan.id == plan.id, Plan.status.in_(OPEN_PLAN_STATUSES))
-                .values(
-                    status="rejected",
-                    decided_at=utcnow(),
-                    decided_by=user.name,
-                    reject_reason=reason.strip(),
-                    updated_at=utcnow(),
-                )
-                .execution_options(synchronize_session=False)
-            )
-            if done.rowcount == 0:  # type: ignore[attr-defined]
-                raise _stale("该服务方案")
-            session.refresh(plan)
-            record(
+            plans.claim(
                 session,
-                actor=user.name,
-                action="plan.reject",
-                entity_type="plan",
-                entity_id=plan.id,
-                county=plan.county,
-                detail={
+                plan,
+                status="rejected",
+                decided_at=utcnow(),
+                decided_by=user.name,
+                reject_reason=reason.strip(),
+            )
+            log_change(
+                session,
+                user.name,
+                "plan.reject",
+                plan,
+                {
                     "case_id": plan.case_id,
                     "version": plan.current_version,
                     "reason": redact(reason, self._names(session, plan.case_id)),
@@ -683,10 +520,10 @@ class CaseService:
         limit: int = 50,
         offset: int = 0,
     ) -> ReferralPage:
-        self._require_casework(user)
+        require_casework(user)
         if status and status not in referral_rules.STATUS_LABELS:
-            raise Invalid(f"未知的工单状态 {status!r}，可选：{'、'.join(referral_rules.STATUS_LABELS)}")
-        counties = self._listing_counties(user, county)
+            raise unknown("工单状态", status, referral_rules.STATUS_LABELS)
+        counties = listing_counties(user, county)
         with self._unit() as session:
             query = select(Referral)
             if counties is not None:
@@ -699,24 +536,21 @@ class CaseService:
             ):
                 if value:
                     query = query.where(column == value)
-            total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-            rows = session.scalars(
-                query.order_by(Referral.created_at.desc(), Referral.id).offset(offset).limit(limit)
-            )
+            total, rows = _page(session, query, (Referral.created_at.desc(), Referral.id), limit, offset)
             return ReferralPage(
                 items=[views.referral_out(r) for r in rows], total=total, limit=limit, offset=offset
             )
 
     def get_referral(self, referral_id: str, user: User) -> ReferralOut:
         with self._unit() as session:
-            referral = self._referral(session, referral_id, user)
+            referral = load(session, Referral, referral_id, user)
             return views.referral_out(referral, self._events(session, referral.id))
 
     def update_referral(self, referral_id: str, data: ReferralStatusUpdate, user: User) -> ReferralOut:
         """Move a referral along its life cycle; declined / cancelled give the place back."""
         released = False
         with self._unit() as session:
-            referral = self._referral(session, referral_id, user)
+            referral = load(session, Referral, referral_id, user)
             released = referral_rules.apply_transition(
                 session,
                 self.catalog,
@@ -751,7 +585,7 @@ class CaseService:
         offset: int = 0,
     ) -> FollowUpPage:
         """A caseworker's own follow-ups (admins see everyone's), soonest first."""
-        self._require_casework(user)
+        require_casework(user)
         if status and status not in ("open", "done", "cancelled"):
             raise Invalid("回访状态应为 open、done 或 cancelled")
         with self._unit() as session:
@@ -764,54 +598,51 @@ class CaseService:
                 query = query.where(FollowUpTask.due_date <= due_before)
             if case_id:
                 query = query.where(FollowUpTask.case_id == case_id)
-            total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-            rows = session.scalars(
-                query.order_by(FollowUpTask.due_date, FollowUpTask.id).offset(offset).limit(limit)
-            )
+            total, rows = _page(session, query, (FollowUpTask.due_date, FollowUpTask.id), limit, offset)
             return FollowUpPage(
                 items=[views.followup_out(t) for t in rows], total=total, limit=limit, offset=offset
             )
 
     def complete_followup(self, followup_id: str, note: str, user: User) -> FollowUpOut:
         with self._unit() as session:
-            self._require_casework(user)
-            task = session.get(FollowUpTask, followup_id)
-            if task is None:
-                raise NotFound(f"回访任务 {followup_id} 不存在")
-            self._require_scope(user, task.county, "回访任务")
+            task = load(session, FollowUpTask, followup_id, user)
             if task.status != "open":
                 raise Conflict(f"回访任务 {followup_id} 已{'完成' if task.status == 'done' else '取消'}")
             task.status = "done"
             task.done_at = utcnow()
             task.done_by = user.name
             task.note = note
-            record(
+            log_change(
                 session,
-                actor=user.name,
-                action="followup.done",
-                entity_type="followup",
-                entity_id=task.id,
-                county=task.county,
-                detail={
-                    "case_id": task.case_id,
-                    "plan_id": task.plan_id,
-                    "due_date": task.due_date.isoformat(),
-                },
+                user.name,
+                "followup.done",
+                task,
+                {"case_id": task.case_id, "plan_id": task.plan_id, "due_date": task.due_date.isoformat()},
             )
             session.flush()
             return views.followup_out(task)
 
-    # -- reports and audit -------------------------------------------------------------------------
-
-    def gap_report(
-        self, user: User, *, date_from: date | None, date_to: date | None, county: str | None
-    ) -> GapReport:
-        return gap_report(self.db, user, date_from=date_from, date_to=date_to, county=county)
-
-    def audit_events(self, user: User, **filters: Any) -> list[AuditEvent]:
-        return audit_events(self.db, user, **filters)
-
     # -- helpers -----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _open_case(session: Session, case_id: str, user: User) -> Case:
+        case = load(session, Case, case_id, user)
+        if case.status == "closed":
+            raise Conflict(f"个案 {case_id} 已结案，不能再制定方案")
+        return case
+
+    @staticmethod
+    def _open_plan(session: Session, plan_id: str, user: User, version: int | None = None) -> Plan:
+        """A plan that may still be edited, confirmed or rejected (and, if asked, is still at ``version``)."""
+        plan = load(session, Plan, plan_id, user)
+        plans.require_open(plan, version)
+        return plan
+
+    @staticmethod
+    def _case_of(session: Session, plan: Plan) -> Case:
+        case = session.get(Case, plan.case_id)
+        assert case is not None
+        return case
 
     @staticmethod
     def _match_request(case: Case) -> MatchRequest:
@@ -845,64 +676,51 @@ class CaseService:
         return [name] if name else []
 
     @staticmethod
-    def _require_editable(plan: Plan) -> None:
-        if plan.status not in OPEN_PLAN_STATUSES:
-            raise Conflict(
-                f"服务方案 {plan.id} {PLAN_STATUS_LABELS.get(plan.status, plan.status)}，不能再修改、确认或驳回",
-                extra={"status": plan.status},
-            )
-
-    @staticmethod
-    def _version_conflict(plan: Plan, asked: int) -> Conflict:
-        return Conflict(
-            f"服务方案已更新到第 {plan.current_version} 版，您编辑的是第 {asked} 版；请刷新后在最新版本上修改",
-            extra={"current_version": plan.current_version},
-        )
-
-    @staticmethod
-    def _next_version(session: Session, plan: Plan, base: int, status: str) -> int:
-        """Claim version ``base + 1`` atomically; a concurrent editor who claimed it first wins."""
-        done = session.execute(
-            update(Plan)
-            .where(Plan.id == plan.id, Plan.current_version == base, Plan.status.in_(OPEN_PLAN_STATUSES))
-            .values(current_version=base + 1, status=status, updated_at=utcnow())
-            .execution_options(synchronize_session=False)
-        )
-        if done.rowcount == 0:  # type: ignore[attr-defined]
-            raise _stale("该服务方案")
-        session.refresh(plan)
-        return base + 1
-
-    @staticmethod
-    def _content(session: Session, plan: Plan) -> DraftPlan:
-        row = session.scalar(
-            select(PlanVersion).where(
-                PlanVersion.plan_id == plan.id, PlanVersion.version == plan.current_version
-            )
-        )
-        assert row is not None, f"plan {plan.id} lacks version {plan.current_version}"
-        return DraftPlan.model_validate(row.content)
+    def _key(item: PlanItem) -> tuple[str, str]:
+        """What makes two plan items the same: the resource and the need it serves."""
+        return item.resource_id, item.need.strip()
 
     @staticmethod
     def _filled(item: PlanItem) -> PlanItem:
         return item.model_copy(update={"resource_id": item.resource_id.strip()})
 
-    @staticmethod
-    def _resources(session: Session, ids: set[str]) -> dict[str, dict[str, Any]]:
-        if not ids:
-            return {}
-        rows = session.scalars(
-            select(Resource).where(Resource.id.in_(ids)).execution_options(populate_existing=True)
-        )
-        return {r.id: resource_dict(r) for r in rows}
+    def _checks(
+        self,
+        session: Session,
+        items: list[PlanItem],
+        case: Case,
+        plan: Plan,
+        *,
+        unchanged: set[tuple[str, str]] | None = None,
+    ) -> Iterator[tuple[int, PlanItem, ItemCheck]]:
+        """Each item checked against the catalog as it is now; a repeated item is a duplicate.
 
-    def _check_now(
-        self, session: Session, index: int, item: PlanItem, people: list[Person], county: str
-    ) -> ItemCheck:
-        resource = self._resources(session, {item.resource_id}).get(item.resource_id)
-        if resource is not None and not item.resource_name:
-            item.resource_name = resource["name"]
-        return check_item(index, item, resource, people, county, self.matcher.eligible)
+        Lazy, so the check of an item sees the places reserved for the items before it. Items whose key
+        is in ``unchanged`` are not checked, only given the resource's name when they lack one.
+        """
+        result = MatchResult.model_validate(plan.match_result)
+        people = household(case.age, case.groups, case.members)
+        seen: set[tuple[str, str]] = set()
+        for index, item in enumerate(items):
+            key = self._key(item)
+            if key in seen:
+                yield index, item, ItemCheck(None, duplicate_problem(index, item, item.resource_name))
+                continue
+            seen.add(key)
+            resource = self._resource(session, item.resource_id)
+            if resource is not None and not item.resource_name:
+                item.resource_name = resource["name"]
+            if unchanged is not None and key in unchanged:
+                continue
+            served = persons_for(item, result, people)
+            yield index, item, check_item(index, item, resource, served, case.county, self.matcher.eligible)
+
+    @staticmethod
+    def _resource(session: Session, resource_id: str) -> dict[str, Any] | None:
+        row = session.scalar(
+            select(Resource).where(Resource.id == resource_id).execution_options(populate_existing=True)
+        )
+        return resource_dict(row) if row is not None else None
 
     @staticmethod
     def _capacity_counted(session: Session, resource_id: str) -> bool:
@@ -941,35 +759,4 @@ class CaseService:
                 .where(ReferralEvent.referral_id == referral_id)
                 .order_by(ReferralEvent.id)
             )
-        )
-
-
-# -- reports and audit need no matcher: the routes call these directly -----------------------------------
-
-
-def audit_events(
-    db: Database,
-    user: User,
-    *,
-    entity_type: str | None = None,
-    entity_id: str | None = None,
-    actor: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    limit: int = 200,
-    offset: int = 0,
-) -> list[AuditEvent]:
-    """The audit log, oldest first; admins only."""
-    if not user.is_admin:
-        raise Forbidden("审计日志仅限管理员查看")
-    with db.session() as session:
-        return list_events(
-            session,
-            entity_type=entity_type,
-            entity_id=entity_id,
-            actor=actor,
-            since=since,
-            until=until,
-            limit=limit,
-            offset=offset,
         )

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from assistant.cases import referrals as referral_rules
 from assistant.cases.gaps import local_today
 from assistant.cases.models import Case, FollowUpTask, Plan, PlanVersion, Referral, ReferralEvent
+from assistant.cases.plans import current_version
 from assistant.cases.schemas import (
-    CASE_STATUS_LABELS,
     CLOSE_REASONS,
-    PLAN_STATUS_LABELS,
     CaseOut,
     FollowUpOut,
     PlanOut,
@@ -19,11 +20,25 @@ from assistant.cases.schemas import (
     PlanVersionOut,
     ReferralEventOut,
     ReferralOut,
+    case_status_label,
+    plan_status_label,
 )
 from assistant.matching.types import MatchResult, Member
 from assistant.planning.schemas import DraftPlan
 from assistant.privacy import redact
 from assistant.taxonomy import get_taxonomy
+
+
+def _content_fields(content: DraftPlan) -> dict[str, Any]:
+    """What a plan version says, as both the plan and the version shapes show it."""
+    return {
+        "goals": content.goals,
+        "items": content.items,
+        "follow_ups": content.follow_ups,
+        "unmet": content.unmet,
+        "summary": content.summary,
+        "author": content.author,
+    }
 
 
 def case_out(session: Session, case: Case, *, detail: bool) -> CaseOut:
@@ -40,7 +55,7 @@ def case_out(session: Session, case: Case, *, detail: bool) -> CaseOut:
         notes=redact(case.notes, names),
         text=case.text_redacted,
         status=case.status,
-        status_label=CASE_STATUS_LABELS.get(case.status, case.status),
+        status_label=case_status_label(case.status),
         caseworker=case.caseworker,
         created_at=case.created_at,
         updated_at=case.updated_at,
@@ -58,7 +73,7 @@ def case_out(session: Session, case: Case, *, detail: bool) -> CaseOut:
             PlanSummary(
                 id=p.id,
                 status=p.status,
-                status_label=PLAN_STATUS_LABELS.get(p.status, p.status),
+                status_label=plan_status_label(p.status),
                 version=p.current_version,
                 created_at=p.created_at,
                 created_by=p.created_by,
@@ -74,10 +89,7 @@ def case_out(session: Session, case: Case, *, detail: bool) -> CaseOut:
 
 def plan_out(session: Session, plan: Plan, *, with_referrals: bool = False) -> PlanOut:
     """The plan's current version with the matches behind it; optionally its referrals and follow-ups."""
-    row = session.scalar(
-        select(PlanVersion).where(PlanVersion.plan_id == plan.id, PlanVersion.version == plan.current_version)
-    )
-    assert row is not None
+    row = current_version(session, plan)
     content = DraftPlan.model_validate(row.content)
     matches = MatchResult.model_validate(plan.match_result).to_json()
     out = PlanOut(
@@ -85,19 +97,13 @@ def plan_out(session: Session, plan: Plan, *, with_referrals: bool = False) -> P
         case_id=plan.case_id,
         county=plan.county,
         status=plan.status,
-        status_label=PLAN_STATUS_LABELS.get(plan.status, plan.status),
+        status_label=plan_status_label(plan.status),
         version=plan.current_version,
-        author=content.author,
         version_by=row.created_by,
         version_at=row.created_at,
         created_by=plan.created_by,
         created_at=plan.created_at,
         updated_at=plan.updated_at,
-        goals=content.goals,
-        items=content.items,
-        follow_ups=content.follow_ups,
-        unmet=content.unmet,
-        summary=content.summary,
         notes=row.notes,
         dropped=content.dropped,
         matches=matches["needs"],
@@ -105,6 +111,7 @@ def plan_out(session: Session, plan: Plan, *, with_referrals: bool = False) -> P
         decided_at=plan.decided_at,
         decided_by=plan.decided_by,
         reject_reason=plan.reject_reason,
+        **_content_fields(content),
     )
     if with_referrals:
         referrals = session.scalars(
@@ -119,19 +126,13 @@ def plan_out(session: Session, plan: Plan, *, with_referrals: bool = False) -> P
 
 
 def version_out(row: PlanVersion) -> PlanVersionOut:
-    content = DraftPlan.model_validate(row.content)
     return PlanVersionOut(
         version=row.version,
         kind=row.kind,
         created_at=row.created_at,
         created_by=row.created_by,
         notes=row.notes,
-        goals=content.goals,
-        items=content.items,
-        follow_ups=content.follow_ups,
-        unmet=content.unmet,
-        summary=content.summary,
-        author=content.author,
+        **_content_fields(DraftPlan.model_validate(row.content)),
     )
 
 
