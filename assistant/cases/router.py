@@ -69,7 +69,7 @@ def create_case(user: CaseworkerUser, data: CaseCreate, cases: Cases) -> Any:
 def list_cases(
     user: CaseworkerUser,
     cases: Cases,
-    status: Annotated[str | None, Query(description="open | planned | in_service | closed")] = None,
+    status: Annotated[str | None, Query(description="open | drafted | planned | in_service | closed")] = None,
     county: str | None = None,
     limit: Limit = 50,
     offset: Offset = 0,

@@ -12,8 +12,10 @@ from assistant.planning.schemas import FollowUp, PlanItem, UnmetStep
 from assistant.taxonomy import get_taxonomy
 from assistant.taxonomy.model import CITYWIDE
 
+# In the order a case moves through them (see ``service.advance_case``).
 CASE_STATUS_LABELS: dict[str, str] = {
     "open": "待制定方案",
+    "drafted": "方案待确认",
     "planned": "方案已确认",
     "in_service": "服务中",
     "closed": "已结案",

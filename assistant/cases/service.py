@@ -89,6 +89,14 @@ class Planner(Protocol):
     ) -> DraftPlan: ...
 
 
+def advance_case(case: Case, status: str) -> None:
+    """Move the case forward to ``status`` (open → drafted → planned → in_service); never back."""
+    order = list(CASE_STATUS_LABELS)
+    if order.index(case.status) < order.index(status):
+        case.status = status
+        case.updated_at = utcnow()
+
+
 def _page(
     session: Session,
     query: Select[Row],
@@ -269,6 +277,7 @@ class CaseService:
             session.flush()
             plans.add_version(session, plan, 1, "draft", user.name, draft)
             case.updated_at = utcnow()
+            advance_case(case, "drafted")
             log_change(
                 session,
                 user.name,
@@ -456,9 +465,8 @@ class CaseService:
                 if counted:
                     reserved.append(item.resource_id)
             tasks = self._follow_ups(session, plan, case, content)
-            if case.status == "open":
-                case.status = "planned"
             case.updated_at = utcnow()
+            advance_case(case, "planned")
             log_change(
                 session,
                 user.name,
@@ -481,6 +489,7 @@ class CaseService:
         return out
 
     def reject_plan(self, plan_id: str, reason: str, user: User) -> PlanOut:
+        """Reject an open plan; a case left with no open plan waits for a new one again."""
         with self._unit() as session:
             plan = self._open_plan(session, plan_id, user)
             if not reason.strip():
@@ -493,6 +502,10 @@ class CaseService:
                 decided_by=user.name,
                 reject_reason=reason.strip(),
             )
+            case = self._case_of(session, plan)
+            if case.status == "drafted" and not plans.open_ids(session, case.id):
+                case.status = "open"
+                case.updated_at = utcnow()
             log_change(
                 session,
                 user.name,
@@ -562,9 +575,8 @@ class CaseService:
             )
             if data.status == "in_service":
                 case = session.get(Case, referral.case_id)
-                if case is not None and case.status in ("open", "planned"):
-                    case.status = "in_service"
-                    case.updated_at = utcnow()
+                if case is not None:
+                    advance_case(case, "in_service")
             session.flush()
             out = views.referral_out(referral, self._events(session, referral.id))
             resource_id = referral.resource_id

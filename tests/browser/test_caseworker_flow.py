@@ -44,6 +44,7 @@ def test_caseworker_assesses_edits_confirms_and_chats(page: Page, server: LiveSe
     expect(meal.locator(".match").first).to_contain_text("助餐")
     expect(meal.locator(".reasons li").first).to_be_visible()
     expect(page.locator("#plan-state")).to_have_text("草稿")
+    expect(page.locator("#case-status")).to_have_text("方案待确认")
     items = page.locator("#plan-items .plan-item")
     drafted = items.count()
     assert drafted >= 1

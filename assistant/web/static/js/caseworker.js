@@ -14,7 +14,7 @@ const REASONS = [
   ["no_longer_interested", "本人不再需要"],
   ["referred_elsewhere", "已转介其他机构"],
 ];
-const CASE_KIND = { open: "warn", planned: "", in_service: "ok", closed: "muted" };
+const CASE_KIND = { open: "warn", drafted: "warn", planned: "", in_service: "ok", closed: "muted" };
 const EDITABLE = ["draft", "edited"];
 const EXAMPLE =
   "例：王奶奶，78岁，独居在阳新县富池镇，低保对象。老伴去世后不会做饭，经常吃剩饭剩菜；腿脚不便，已经一个多月没洗澡；儿子在外地打工，很少回来，老人说晚上一个人很害怕。";
@@ -131,7 +131,7 @@ export async function newCaseView(view, _params, ctx) {
 // -- case list ---------------------------------------------------------------------------------------------
 
 export async function caseListView(view, _params, ctx) {
-  const statusFilter = select([["", "全部状态"], ["open", "待制定方案"], ["planned", "方案已确认"], ["in_service", "服务中"], ["closed", "已结案"]], "", { "aria-label": "个案状态" });
+  const statusFilter = select([["", "全部状态"], ["open", "待制定方案"], ["drafted", "方案待确认"], ["planned", "方案已确认"], ["in_service", "服务中"], ["closed", "已结案"]], "", { "aria-label": "个案状态" });
   const table = h("div", { class: "table-wrap" });
   const followups = h("div", { id: "followups" });
 
