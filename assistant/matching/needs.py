@@ -27,6 +27,7 @@ LIST_MARKER_RE = re.compile(
 )
 CLAUSE_RE = re.compile(r"[，,：:]+|\s+")
 REQUEST_RE = re.compile(r"希望|想|要|需|请|盼|能否|能不能|可否")
+NEGATED_REQUEST_RE = re.compile(r"(不|无|没有?|冇|暂不|别)(额外|其他|特别|什么)?(需要?|想要?|要求?|需求|用|必)|无需")  # denials that contain a request word
 LIST_JOINER = re.compile(r"[、和及与跟/]?")
 AGE_RE = re.compile(r"(\d{1,3})\s*(?:周)?岁")
 WEAK = 0.45  # a situational word alone ("独居") is not a need …
@@ -34,6 +35,8 @@ SIGNAL_BONUS = 0.3  # … unless its clause also signals one ("困难", "需要"
 
 CHILD_CATEGORIES = {"child_care", "tutoring"}
 CHILD_GROUPS = {"orphan", "de_facto_orphan", "left_behind_child", "child_in_difficulty"}
+# What a need means when the person is a child: nobody looking in on a child is a supervision need.
+FOR_CHILDREN = {"visiting": "child_care"}
 HOUSEHOLD_GROUPS = {"dibao", "low_income"}  # 低保 and 低收入 are household statuses
 CHILD_RELATIONS = ("孙子", "孙女", "外孙女", "外孙", "儿子", "女儿", "孩子", "小孩", "侄子", "侄女", "重孙")
 ADULT_RELATIONS = (
@@ -97,8 +100,15 @@ class Rules:
     @classmethod
     def load(cls, path: Path, taxonomy: Taxonomy) -> Rules:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
+        lexicon = {f"<{name}>": str(words) for name, words in (raw.get("lexicon") or {}).items()}
+
+        def compile_(pattern: str, suffix: str = "") -> re.Pattern[str]:
+            for name, words in lexicon.items():  # shared word lists, e.g. <providers>
+                pattern = pattern.replace(name, words)
+            return re.compile(f"(?:{pattern}){suffix}" if suffix else pattern)
+
         cues = {
-            code: [re.compile(p) for p in (raw.get("cues") or {}).get(code, [])]
+            code: [compile_(p) for p in (raw.get("cues") or {}).get(code, [])]
             for code in taxonomy.categories
         }
         weak = {code: set((raw.get("weak") or {}).get(code, [])) for code in taxonomy.categories}
@@ -110,11 +120,11 @@ class Rules:
             cues=cues,
             keywords=keywords,
             weak=weak,
-            negations_before=[re.compile(f"(?:{p})$") for p in raw.get("negations_before", [])],
-            negations_after=[re.compile(p) for p in raw.get("negations_after", [])],
+            negations_before=[compile_(p, "$") for p in raw.get("negations_before", [])],
+            negations_after=[compile_(p) for p in raw.get("negations_after", [])],
             contrast=re.compile("|".join(raw.get("contrast", ["但是?"]))),
             need_signals=re.compile("|".join(raw.get("need_signals", ["困难"]))),
-            context=[re.compile(p) for p in raw.get("context", [])],
+            context=[compile_(p) for p in raw.get("context", [])],
         )
 
 
@@ -171,10 +181,14 @@ def _segment_bounds(text: str, start: int, end: int, position: int, rules: Rules
 
 
 def _denies(patterns: list[re.Pattern[str]], text: str) -> bool:
-    """A denial pattern matches and is not part of a request ("希望有人上门帮忙" asks; "有人上门" tells)."""
+    """A denial pattern matches and is not part of a request: "希望有人上门帮忙" and "医生说要坚持做康复" ask,
+    "有人上门" and "医生每月上门" tell."""
     for pattern in patterns:
         for m in pattern.finditer(text):
-            if not REQUEST_RE.search(text[max(0, m.start() - 4) : m.start()]):
+            asked = REQUEST_RE.search(text[max(0, m.start() - 4) : m.start()]) or REQUEST_RE.search(
+                NEGATED_REQUEST_RE.sub("", m.group(0))
+            )
+            if not asked:
                 return True
     return False
 
@@ -201,7 +215,7 @@ def sentence_cues(sentence: str, index: int, rules: Rules) -> tuple[list[Clause]
         clause = clauses[cue.clause]
         start, end = _segment_bounds(sentence, clause.start, clause.end, cue.start, rules)
         before, after = sentence[start : cue.start], sentence[cue.end : end]
-        if any(p.search(before[-12:]) for p in rules.negations_before) or _denies(
+        if _denies(rules.negations_before, before[-16:]) or _denies(
             rules.negations_after, after
         ):
             cue.negated = True
@@ -259,7 +273,10 @@ class RuleNeedExtractor:
             for cue in cues:
                 clause = clauses[cue.clause]
                 person = self._person_for(sentence, cue.category, request, members)
-                hits.setdefault((cue.category, person.relation), []).append((clause, cue))
+                category = cue.category
+                if _person_is_child(person):  # a child left alone needs supervision, not a visitor
+                    category = FOR_CHILDREN.get(category, category)
+                hits.setdefault((category, person.relation), []).append((clause, cue))
         needs = self._needs_from_hits(hits, request, members)
         return needs, denied - asked
 
@@ -369,6 +386,12 @@ def _is_child(member: Member) -> bool:
     if member.age is not None:
         return member.age < 18
     return bool(set(member.groups) & CHILD_GROUPS)
+
+
+def _person_is_child(person: Person) -> bool:
+    if person.age is not None:
+        return person.age < 18
+    return bool(set(person.groups) & CHILD_GROUPS)
 
 
 def _applicant_is_child(request: MatchRequest) -> bool:
