@@ -83,6 +83,10 @@ def respond(tools: CaseTools, text: str, memory: dict[str, Any] | None = None) -
             for _, i in tools.plan_items(c)
             if i.resource_id not in old
         ]
+        if not old and category:
+            # "就用第一个" after "有没有周末也开的助餐点": it replaces the plan's item of the category asked about,
+            # even when the chosen resource is listed under another category first.
+            old = [i.resource_id for _, i in tools.plan_items(category)]
         return tools.replace(old, targets[0])
     if kind == "category" and category:
         return tools.list_category(category)
