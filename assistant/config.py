@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     prior_place: float = 0.10  # same town/street as the assessment names (+), another town (−)
     classifier_floor: float = 0.2
     classifier_weight: float = 2.5
+    # A category mention the polarity model reads as met / refused with this probability is negated (1 = off).
+    denial_threshold: float = 0.75
 
     @field_validator("environment")
     @classmethod

@@ -19,7 +19,8 @@ from typing import Any
 import yaml
 
 from assistant.config import Settings
-from assistant.matching.needs import Rules, sentence_cues, split_sentences
+from assistant.matching.classifier import MET, NEEDED
+from assistant.matching.needs import Rules, masked_clause, sentence_cues, split_sentences
 from assistant.taxonomy import get_taxonomy
 
 
@@ -27,6 +28,7 @@ def derive(cases: list[dict[str, Any]], rules: Rules, categories: list[str]) -> 
     """Clause exemplars from labelled ``dev`` cases (``test`` cases are skipped, always)."""
     positives: dict[str, list[str]] = {code: [] for code in categories}
     none: list[str] = []
+    polarity: dict[str, list[str]] = {NEEDED: [], MET: []}
     for case in cases:
         if case.get("split") != "dev":
             continue
@@ -37,6 +39,10 @@ def derive(cases: list[dict[str, Any]], rules: Rules, categories: list[str]) -> 
         background: list[str] = []
         for index, sentence in enumerate(split_sentences(case["text"])):
             clauses, cues = sentence_cues(sentence, index, rules)
+            for cue in cues:  # each mention of a category: a need, or said to be met / refused
+                label = NEEDED if cue.category in expected else MET if cue.category in absent else None
+                if label:
+                    polarity[label].append(masked_clause(sentence, clauses[cue.clause], cue))
             for i, clause in enumerate(clauses):
                 own = [c for c in cues if c.clause == i]
                 live = {c.category for c in own if not c.negated and c.weight >= 1.0}
@@ -58,6 +64,8 @@ def derive(cases: list[dict[str, Any]], rules: Rules, categories: list[str]) -> 
         "source": "derived from the dev split of eval/cases.jsonl by scripts/derive_exemplars.py",
         "categories": {code: sorted(set(items)) for code, items in positives.items() if items},
         "none": sorted({t for t in none if len(t) >= 2}),
+        # clause around each category cue, cue masked (□), labelled by the case: read by PolarityClassifier
+        "polarity": {label: sorted(set(rows)) for label, rows in polarity.items()},
     }
 
 
@@ -78,7 +86,10 @@ def main() -> None:
     data = derive(cases, rules, list(taxonomy.categories))
     Path(args.out).write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     counts = {code: len(items) for code, items in data["categories"].items()}
-    print(f"{sum(counts.values())} need clauses {counts}; {len(data['none'])} none clauses → {args.out}")
+    rows = {label: len(items) for label, items in data["polarity"].items()}
+    print(
+        f"{sum(counts.values())} need clauses {counts}; {len(data['none'])} none clauses; polarity {rows} → {args.out}"
+    )
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ embedding, so classifying every clause costs microseconds.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,10 +37,7 @@ class ClauseClassifier:
         """
         if not exemplars_path.exists():
             return None
-        files = tuple(
-            (str(p), p.stat().st_mtime_ns)
-            for p in sorted(exemplars_path.parent.glob(f"{exemplars_path.stem}*.yaml"))
-        )
+        files = tuple((str(p), p.stat().st_mtime_ns) for p in exemplar_files(exemplars_path))
         key = (files, id(taxonomy), c)
         if key not in _TRAINED:
             _TRAINED[key] = cls._fit(exemplars_path, taxonomy, c)
@@ -52,7 +50,7 @@ class ClauseClassifier:
         # need_exemplars.yaml (hand-written) and its siblings, e.g. need_exemplars_dev.yaml
         # (clauses derived from the dev cases by scripts/derive_exemplars.py).
         nones: list[str] = []
-        for path in sorted(exemplars_path.parent.glob(f"{exemplars_path.stem}*.yaml")):
+        for path in exemplar_files(exemplars_path):
             raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
             for code, items in (raw.get("categories") or {}).items():
                 if code in taxonomy.categories:
@@ -90,3 +88,51 @@ class ClauseClassifier:
             else:
                 out.append(None)
         return out
+
+
+MET = "met"  # polarity label: a mention of a need that the text says is met, refused or not there
+NEEDED = "need"
+_POLARITY: dict[tuple[object, ...], PolarityClassifier | None] = {}
+
+
+@dataclass
+class PolarityClassifier:
+    """Is a mention of a need a need, or said to be met / refused ("饭菜衣服都包了", "洗澡是助浴车每月来")?
+
+    Trained on the clause around each category cue with the cue itself masked (``□``), so it learns the
+    predicate ("都包了", "做着", "想有人") rather than the topic. Rows come from the exemplar files: the
+    hand-written clauses (a need clause with a cue of its category → need, a ``none`` clause with a cue → met)
+    and the ``polarity`` section that ``scripts/derive_exemplars.py`` writes from labelled dev cases.
+    """
+
+    vectorizer: TfidfVectorizer
+    model: LogisticRegression
+
+    @classmethod
+    def train(
+        cls, key: tuple[object, ...], make_rows: Callable[[], list[tuple[str, str]]]
+    ) -> PolarityClassifier | None:
+        """Fitted once per process and key (the exemplar files and their mtimes)."""
+        if key not in _POLARITY:
+            rows = make_rows()
+            labels = {label for _, label in rows}
+            if labels != {MET, NEEDED}:
+                _POLARITY[key] = None
+            else:
+                vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True)
+                matrix = vectorizer.fit_transform([text for text, _ in rows])
+                model = LogisticRegression(C=2.0, solver="liblinear", class_weight="balanced", max_iter=2000)
+                model.fit(matrix, [label for _, label in rows])
+                _POLARITY[key] = cls(vectorizer, model)
+        return _POLARITY[key]
+
+    def met_probability(self, masked: list[str]) -> np.ndarray:
+        if not masked:
+            return np.zeros(0)
+        column = list(self.model.classes_).index(MET)
+        return np.asarray(self.model.predict_proba(self.vectorizer.transform(masked)))[:, column]
+
+
+def exemplar_files(exemplars_path: Path) -> list[Path]:
+    """``need_exemplars.yaml`` and its siblings (``need_exemplars_dev.yaml`` …), in a stable order."""
+    return sorted(exemplars_path.parent.glob(f"{exemplars_path.stem}*.yaml"))

@@ -17,7 +17,14 @@ from pathlib import Path
 
 import yaml
 
-from assistant.matching.classifier import NONE, ClauseClassifier
+from assistant.matching.classifier import (
+    MET,
+    NEEDED,
+    NONE,
+    ClauseClassifier,
+    PolarityClassifier,
+    exemplar_files,
+)
 from assistant.matching.types import MatchRequest, Member, Need, Person
 from assistant.taxonomy import Taxonomy
 
@@ -26,8 +33,12 @@ LIST_MARKER_RE = re.compile(
     r"(^|[\s。；;：:])\s*(?:\d{1,2}[\.、．)）](?!\d)|[（(]\d{1,2}[）)]|[①②③④⑤⑥⑦⑧⑨⑩]|[-—•·]\s)", re.MULTILINE
 )
 CLAUSE_RE = re.compile(r"[，,：:]+|\s+")
+UNTICKED_OPTION_RE = re.compile(r"[□☐]\s*(不需要|需要|是|否|有|无)")
 REQUEST_RE = re.compile(r"希望|想|要|需|请|盼|能否|能不能|可否")
-NEGATED_REQUEST_RE = re.compile(r"(不|无|没有?|冇|暂不|别)(额外|其他|特别|什么)?(需要?|想要?|要求?|需求|用|必)|无需")  # denials that contain a request word
+# Denials that contain a request word ("不需要", "无额外要求"): not requests.
+NEGATED_REQUEST_RE = re.compile(
+    r"(不|无|没有?|冇|暂不|别)(额外|其他|特别|什么)?(需要?|想要?|要求?|需求|用|必)|无需"
+)
 LIST_JOINER = re.compile(r"[、和及与跟/]?")
 AGE_RE = re.compile(r"(\d{1,3})\s*(?:周)?岁")
 WEAK = 0.45  # a situational word alone ("独居") is not a need …
@@ -108,8 +119,7 @@ class Rules:
             return re.compile(f"(?:{pattern}){suffix}" if suffix else pattern)
 
         cues = {
-            code: [compile_(p) for p in (raw.get("cues") or {}).get(code, [])]
-            for code in taxonomy.categories
+            code: [compile_(p) for p in (raw.get("cues") or {}).get(code, [])] for code in taxonomy.categories
         }
         weak = {code: set((raw.get("weak") or {}).get(code, [])) for code in taxonomy.categories}
         keywords = {
@@ -129,7 +139,11 @@ class Rules:
 
 
 def split_sentences(text: str) -> list[str]:
-    """Sentences by end punctuation and line breaks; list markers ("1.", "（2）", "③", "- ") start a new one."""
+    """Sentences by end punctuation and line breaks; list markers ("1.", "（2）", "③", "- ") start a new one.
+
+    On tick-box forms ("助浴　□需要　☑不需要") the options not ticked are blanked: only "☑…" says anything.
+    """
+    text = UNTICKED_OPTION_RE.sub(lambda m: "　" * len(m.group(0)), text)
     text = LIST_MARKER_RE.sub(lambda m: f"{m.group(1)}\n", text)
     return [s.strip() for s in SENTENCE_RE.split(text) if s and s.strip()]
 
@@ -215,12 +229,12 @@ def sentence_cues(sentence: str, index: int, rules: Rules) -> tuple[list[Clause]
         clause = clauses[cue.clause]
         start, end = _segment_bounds(sentence, clause.start, clause.end, cue.start, rules)
         before, after = sentence[start : cue.start], sentence[cue.end : end]
-        if _denies(rules.negations_before, before[-16:]) or _denies(
-            rules.negations_after, after
-        ):
+        if _denies(rules.negations_before, before[-16:]) or _denies(rules.negations_after, after):
             cue.negated = True
         if rules.need_signals.search(sentence[clause.start : clause.end]):
             cue.weight += SIGNAL_BONUS
+        if cue.weight < 1.0 and not cue.negated and REQUEST_RE.search(before[-6:]):
+            cue.weight = 1.0  # a situational word asked for ("想做下康复") is a need
     # "洗澡、吃饭家属管" / "能做饭、洗澡": a denial covers the items listed with it.
     listed = [
         (first, second)
@@ -255,6 +269,8 @@ class RuleNeedExtractor:
     classifier_floor: float = 0.3  # clause probabilities below this add nothing
     classifier_weight: float = 1.6  # a clause at probability p adds p × weight of evidence
     min_weight: float = 1.0
+    polarity: PolarityClassifier | None = None
+    denial_threshold: float = 0.75  # a cue the polarity model calls "met" this surely is negated (1: never)
 
     def extract(self, request: MatchRequest) -> list[Need]:
         return self.analyse(request)[0]
@@ -267,6 +283,7 @@ class RuleNeedExtractor:
         hits: dict[tuple[str, str], list[tuple[Clause, Cue]]] = {}
         for index, sentence in enumerate(split_sentences(request.text)):
             clauses, cues = sentence_cues(sentence, index, self.rules)
+            self._learned_denials(sentence, clauses, cues)
             for cue in cues:
                 (denied if cue.negated else asked).add(cue.category)
             cues += self._classifier_cues(sentence, clauses, cues)
@@ -279,6 +296,19 @@ class RuleNeedExtractor:
                 hits.setdefault((category, person.relation), []).append((clause, cue))
         needs = self._needs_from_hits(hits, request, members)
         return needs, denied - asked
+
+    def _learned_denials(self, sentence: str, clauses: list[Clause], cues: list[Cue]) -> None:
+        """Negate the cues the polarity model reads as met or refused, in clauses that signal no need.
+
+        It catches the phrasings no negation pattern lists ("饭菜衣服都包了", "康复在残联定点机构做着").
+        """
+        live = [cue for cue in cues if not cue.negated]
+        if self.polarity is None or not live or self.denial_threshold >= 1.0:
+            return
+        met = self.polarity.met_probability([masked_clause(sentence, clauses[c.clause], c) for c in live])
+        for cue, p in zip(live, met, strict=True):
+            if p >= self.denial_threshold and not self.rules.need_signals.search(clauses[cue.clause].text):
+                cue.negated = True
 
     def _classifier_cues(self, sentence: str, clauses: list[Clause], cues: list[Cue]) -> list[Cue]:
         """Evidence from the clause classifier; a clause whose rule cue for the category is negated stays so."""
@@ -367,6 +397,39 @@ class RuleNeedExtractor:
             if member.relation == relation:
                 return _person(member)
         return _applicant(request)
+
+
+def masked_clause(sentence: str, clause: Clause, cue: Cue) -> str:
+    """The clause around a cue with the cue masked: what the polarity model reads."""
+    return sentence[clause.start : cue.start] + "□" + sentence[cue.end : clause.end]
+
+
+def polarity_rows(exemplars_path: Path, rules: Rules) -> list[tuple[str, str]]:
+    """Training rows for the polarity model from every exemplar file (see ``PolarityClassifier``)."""
+    rows: list[tuple[str, str]] = []
+    for path in exemplar_files(exemplars_path):
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for code, items in (raw.get("categories") or {}).items():
+            for text in map(str, items or []):
+                cue = next((c for c in find_cues(text, rules) if c.category == code), None)
+                if cue is not None:
+                    rows.append((masked_clause(text, Clause(text, 0, 0, len(text)), cue), NEEDED))
+        for text in map(str, raw.get(NONE) or []):
+            cue = next(iter(find_cues(text, rules)), None)
+            if cue is not None:
+                rows.append((masked_clause(text, Clause(text, 0, 0, len(text)), cue), MET))
+        derived = raw.get("polarity") or {}
+        rows += [(str(t), NEEDED) for t in derived.get(NEEDED) or []]
+        rows += [(str(t), MET) for t in derived.get(MET) or []]
+    return rows
+
+
+def train_polarity(exemplars_path: Path, rules: Rules) -> PolarityClassifier | None:
+    files = tuple((str(p), p.stat().st_mtime_ns) for p in exemplar_files(exemplars_path))
+    if not files:
+        return None
+    key = (files, id(rules))
+    return PolarityClassifier.train(key, lambda: polarity_rows(exemplars_path, rules))
 
 
 def clauses_index(clause: Clause, text: str) -> int:

@@ -8,7 +8,13 @@ import pytest
 
 from assistant.config import Settings
 from assistant.matching.classifier import ClauseClassifier
-from assistant.matching.needs import RuleNeedExtractor, Rules, infer_members, split_sentences
+from assistant.matching.needs import (
+    RuleNeedExtractor,
+    Rules,
+    infer_members,
+    split_sentences,
+    train_polarity,
+)
 from assistant.matching.types import MatchRequest, Member
 from assistant.taxonomy import get_taxonomy
 
@@ -22,6 +28,15 @@ def extractor() -> RuleNeedExtractor:
         taxonomy,
         Rules.load(CATALOG / "need_cues.yaml", taxonomy),
         classifier=ClauseClassifier.train(CATALOG / "need_exemplars.yaml", taxonomy),
+    )
+
+
+@pytest.fixture(scope="module")
+def with_polarity(extractor: RuleNeedExtractor) -> RuleNeedExtractor:
+    polarity = train_polarity(CATALOG / "need_exemplars.yaml", extractor.rules)
+    assert polarity is not None
+    return RuleNeedExtractor(
+        extractor.taxonomy, extractor.rules, classifier=extractor.classifier, polarity=polarity
     )
 
 
@@ -109,3 +124,23 @@ def test_rules_file_missing_still_extracts_from_taxonomy_words(tmp_path: Path) -
     assert "legal_aid" in {
         n.category for n in bare.extract(MatchRequest(text="需要法律援助", county="420222"))
     }
+
+
+@pytest.mark.parametrize(
+    ("text", "met"),
+    [
+        ("独居，打扫卫生钟点工每周两回。", "cleaning_assistance"),
+        ("丧偶半年，心理方面社工一直在疏导。", "psychological_support"),
+        ("与前夫争抚养权，法律上的事已请律师代理。", "legal_aid"),
+    ],
+)
+def test_polarity_model_reads_needs_already_met_that_no_rule_lists(
+    extractor: RuleNeedExtractor, with_polarity: RuleNeedExtractor, text: str, met: str
+) -> None:
+    assert met in categories(extractor, text)  # the rules alone take the mention for a need
+    assert met not in categories(with_polarity, text)
+
+
+def test_polarity_model_keeps_asked_for_needs(with_polarity: RuleNeedExtractor) -> None:
+    found = categories(with_polarity, "老人洗澡困难没人帮，想申请送餐上门，助听器坏了。")
+    assert {"bathing_assistance", "meal_assistance", "assistive_devices"} <= found
