@@ -67,7 +67,9 @@ class ClauseClassifier:
             return None
         vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True, min_df=1)
         matrix = vectorizer.fit_transform(texts)
-        model = LogisticRegression(C=c, solver="saga", max_iter=300)  # saga: ~1 s here, lbfgs ~20 s
+        model = LogisticRegression(
+            C=c, solver="saga", max_iter=300, random_state=0
+        )  # saga: ~1 s here, lbfgs ~20 s
         model.fit(matrix, labels)
         return cls(vectorizer, model, [str(x) for x in model.classes_])
 
@@ -121,7 +123,9 @@ class PolarityClassifier:
             else:
                 vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True)
                 matrix = vectorizer.fit_transform([text for text, _ in rows])
-                model = LogisticRegression(C=2.0, solver="liblinear", class_weight="balanced", max_iter=2000)
+                model = LogisticRegression(
+                    C=2.0, solver="liblinear", class_weight="balanced", max_iter=2000, random_state=0
+                )
                 model.fit(matrix, [label for _, label in rows])
                 _POLARITY[key] = cls(vectorizer, model)
         return _POLARITY[key]

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 from assistant.matching.classifier import (
@@ -123,7 +124,9 @@ class Rules:
         }
         weak = {code: set((raw.get("weak") or {}).get(code, [])) for code in taxonomy.categories}
         keywords = {
-            code: sorted(set(c.keywords) | {c.label} | weak[code], key=len, reverse=True)
+            code: sorted(
+                set(c.keywords) | {c.label} | weak[code], key=lambda word: (-len(word), word)
+            )  # stable across runs
             for code, c in taxonomy.categories.items()
         }
         return cls(
@@ -169,6 +172,8 @@ def find_cues(text: str, rules: Rules) -> list[Cue]:
     for code, words in rules.keywords.items():
         taken: list[tuple[int, int]] = []
         for word in words:
+            if word not in text:  # most of the ~450 keywords are absent; skip the regex machinery
+                continue
             for m in re.finditer(re.escape(word), text):
                 if any(s <= m.start() < e for s, e in taken):
                     continue
@@ -281,12 +286,14 @@ class RuleNeedExtractor:
         denied: set[str] = set()
         asked: set[str] = set()
         hits: dict[tuple[str, str], list[tuple[Clause, Cue]]] = {}
-        for index, sentence in enumerate(split_sentences(request.text)):
-            clauses, cues = sentence_cues(sentence, index, self.rules)
-            self._learned_denials(sentence, clauses, cues)
+        sentences = split_sentences(request.text)
+        found = [sentence_cues(sentence, index, self.rules) for index, sentence in enumerate(sentences)]
+        self._learned_denials(sentences, found)  # one model call per assessment, not per sentence
+        probabilities = self._clause_probabilities([clauses for clauses, _ in found])
+        for sentence, (clauses, cues), rows in zip(sentences, found, probabilities, strict=True):
             for cue in cues:
                 (denied if cue.negated else asked).add(cue.category)
-            cues += self._classifier_cues(sentence, clauses, cues)
+            cues = cues + self._classifier_cues(clauses, cues, rows)
             for cue in cues:
                 clause = clauses[cue.clause]
                 person = self._person_for(sentence, cue.category, request, members)
@@ -297,27 +304,46 @@ class RuleNeedExtractor:
         needs = self._needs_from_hits(hits, request, members)
         return needs, denied - asked
 
-    def _learned_denials(self, sentence: str, clauses: list[Clause], cues: list[Cue]) -> None:
+    def _learned_denials(self, sentences: list[str], found: list[tuple[list[Clause], list[Cue]]]) -> None:
         """Negate the cues the polarity model reads as met or refused, in clauses that signal no need.
 
         It catches the phrasings no negation pattern lists ("饭菜衣服都包了", "康复在残联定点机构做着").
         """
-        live = [cue for cue in cues if not cue.negated]
-        if self.polarity is None or not live or self.denial_threshold >= 1.0:
+        if self.polarity is None or self.denial_threshold >= 1.0:
             return
-        met = self.polarity.met_probability([masked_clause(sentence, clauses[c.clause], c) for c in live])
-        for cue, p in zip(live, met, strict=True):
-            if p >= self.denial_threshold and not self.rules.need_signals.search(clauses[cue.clause].text):
+        live = [
+            (sentence, clauses[cue.clause], cue)
+            for sentence, (clauses, cues) in zip(sentences, found, strict=True)
+            for cue in cues
+            if not cue.negated
+        ]
+        if not live:
+            return
+        met = self.polarity.met_probability([masked_clause(s, clause, cue) for s, clause, cue in live])
+        for (_, clause, cue), p in zip(live, met, strict=True):
+            if p >= self.denial_threshold and not self.rules.need_signals.search(clause.text):
                 cue.negated = True
 
-    def _classifier_cues(self, sentence: str, clauses: list[Clause], cues: list[Cue]) -> list[Cue]:
+    def _clause_probabilities(self, sentences: list[list[Clause]]) -> list[np.ndarray | None]:
+        """Classifier probabilities of every clause, in one call, split back per sentence."""
+        texts = [clause.text for clauses in sentences for clause in clauses]
+        if self.classifier is None or not texts:
+            return [None] * len(sentences)
+        rows = self.classifier.probabilities(texts)
+        out: list[np.ndarray | None] = []
+        start = 0
+        for clauses in sentences:
+            out.append(rows[start : start + len(clauses)])
+            start += len(clauses)
+        return out
+
+    def _classifier_cues(self, clauses: list[Clause], cues: list[Cue], rows: np.ndarray | None) -> list[Cue]:
         """Evidence from the clause classifier; a clause whose rule cue for the category is negated stays so."""
-        if self.classifier is None or not clauses:
+        if self.classifier is None or rows is None or not clauses:
             return []
         extra: list[Cue] = []
-        probabilities = self.classifier.probabilities([c.text for c in clauses])
         negated = {cue.category for cue in cues if cue.negated}  # denied anywhere in the sentence
-        for i, (clause, row) in enumerate(zip(clauses, probabilities, strict=True)):
+        for i, (clause, row) in enumerate(zip(clauses, rows, strict=True)):
             following = clauses[i + 1].text if i + 1 < len(clauses) else ""
             pure_negation = _is_negation_only(clause.text, self.rules) or (
                 bool(following)
