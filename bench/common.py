@@ -6,6 +6,7 @@ Only the public container API is used: ``Container``, ``catalog.import_resources
 from __future__ import annotations
 
 import json
+import shutil
 import statistics
 import tempfile
 import time
@@ -87,21 +88,40 @@ def variants(seed: list[ResourceData], total: int) -> list[ResourceData]:
 
 
 @contextmanager
-def temporary_container(resources: int) -> Iterator[tuple[Container, float]]:
+def temporary_container(resources: int, store: Path | None = None) -> Iterator[tuple[Container, float]]:
     """A container on a fresh temporary store with ``resources`` resources; yields it and the seconds the
-    first index build took (the matcher is built, and its index synced, inside)."""
+    first index build took (the matcher is built, and its index synced, inside).
+
+    With ``store``, the built store (catalog and index) is kept there, and a later run copies it instead of
+    embedding the whole catalog again (then the figure is the start-up sync, not a cold build)."""
     with tempfile.TemporaryDirectory(prefix="assistant-bench-") as tmp:
-        settings = bench_settings(Path(tmp))
+        data = Path(tmp)
+        reuse = store is not None and (store / "ready").exists()
+        if reuse:
+            assert store is not None
+            shutil.copytree(store, data, dirs_exist_ok=True)
+            (data / "ready").unlink()
+        settings = bench_settings(data)
         container = Container(settings)
         try:
-            report = container.catalog.import_resources(
-                variants(seed_rows(settings), resources), None, "bench"
-            )
-            if not report.ok:
-                raise SystemExit(f"导入失败：{report.errors[:3]}")
+            if not reuse:
+                report = container.catalog.import_resources(
+                    variants(seed_rows(settings), resources), None, "bench"
+                )
+                if not report.ok:
+                    raise SystemExit(f"导入失败：{report.errors[:3]}")
+            elif (count := len(container.catalog.all())) != resources:
+                raise SystemExit(f"{store} 中有 {count} 条资源，不是 {resources} 条")
             started = time.perf_counter()
             _ = container.matcher
-            yield container, time.perf_counter() - started
+            took = time.perf_counter() - started
+            if store is not None and not reuse:  # keep a copy of the built store, closed so it is whole
+                container.close()
+                shutil.copytree(data, store, dirs_exist_ok=True)
+                (store / "ready").touch()
+                container = Container(settings)
+                _ = container.matcher
+            yield container, took
         finally:
             container.close()
 

@@ -3,7 +3,7 @@
 Embedding the need queries is the floor no matcher can go under; everything else (need extraction, masks,
 BM25, fusion, reasons) should add little. Target: matching time ≤ 1.3 × embedding time.
 
-    python bench/match_latency.py [--resources 5000] [--cases 40] [--repeat 3] [--config hybrid]
+    python bench/match_latency.py [--resources 5000] [--cases 40] [--repeat 3] [--config hybrid] [--store DIR]
 """
 
 from __future__ import annotations
@@ -32,11 +32,12 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=40, help="assessments from eval/cases.jsonl")
     parser.add_argument("--repeat", type=int, default=3, help="timings per assessment (the fastest is kept)")
     parser.add_argument("--config", default="hybrid")
+    parser.add_argument("--store", type=Path, help="keep the built store here and reuse it on later runs")
     args = parser.parse_args()
 
-    with temporary_container(args.resources) as (container, build_seconds):
+    with temporary_container(args.resources, args.store) as (container, build_seconds):
         matcher = container.matcher
-        print(f"catalog: {container.catalog.count()} resources; first index build {build_seconds:.1f} s")
+        print(f"catalog: {container.catalog.count()} resources; index build or load {build_seconds:.1f} s")
         requests = [
             MatchRequest(
                 text=str(row["text"]),

@@ -24,11 +24,12 @@ from assistant.config import Settings
 from assistant.db import Database
 from assistant.matching import eligibility
 from assistant.matching.classifier import ClauseClassifier
+from assistant.matching.columns import Columns
 from assistant.matching.embedders import Embedder, build_embedder
 from assistant.matching.fusion import rrf
 from assistant.matching.lexical import LexicalIndex
 from assistant.matching.models import UnmetNeedRecord
-from assistant.matching.needs import RuleNeedExtractor, Rules, applicant_age, infer_members
+from assistant.matching.needs import RuleNeedExtractor, Rules, applicant_age, infer_members, train_polarity
 from assistant.matching.rerank import CrossEncoderReranker
 from assistant.matching.types import (
     Match,
@@ -76,22 +77,6 @@ class IndexReport:
         return not (self.missing or self.extra or self.stale_text or self.stale_metadata or self.mismatch)
 
 
-@dataclass
-class Columns:
-    """Eligibility and category fields as arrays aligned with the vector mirror, for vectorised masks."""
-
-    active: np.ndarray
-    capacity: np.ndarray
-    open_to_all: np.ndarray
-    min_age: np.ndarray
-    max_age: np.ndarray
-    county_specific: np.ndarray
-    area: dict[str, np.ndarray]
-    group: dict[str, np.ndarray]
-    category: dict[str, np.ndarray]
-    primary: dict[str, np.ndarray]
-
-
 class MatchingEngine:
     """Owns the embedder, the vector and lexical indexes and the resource snapshot they describe."""
 
@@ -123,25 +108,31 @@ class MatchingEngine:
             classifier=ClauseClassifier.train(settings.catalog_dir / "need_exemplars.yaml", taxonomy),
             classifier_floor=settings.classifier_floor,
             classifier_weight=settings.classifier_weight,
+            polarity=train_polarity(settings.catalog_dir / "need_exemplars.yaml", self.rules),
+            denial_threshold=settings.denial_threshold,
         )
         self.extractor: NeedExtractor = extractor or self.rule_extractor
         self.client = open_client(settings)
         self.index: VectorIndex | None = None
         self.lexical = LexicalIndex()
         self.snapshot: dict[str, dict[str, Any]] = {}
-        self.columns: Columns | None = None
         self._lexical_rows = np.zeros(0, dtype=np.int64)
+        # Towns and streets only: district, county and city names (黄石港, 阳新, 全市 …) say nothing about nearness.
+        coarse = [name for area in taxonomy.areas.values() for name in (area.label, area.short) if name]
         self._place_stems = sorted(
             {
                 _stem(alias)
-                for area in taxonomy.areas.values()
+                for code, area in taxonomy.areas.items()
+                if code != CITYWIDE
                 for alias in area.aliases
-                if len(_stem(alias)) >= 2
+                if len(_stem(alias)) >= 2 and not any(_stem(alias) in name for name in coarse)
             },
             key=len,
             reverse=True,
         )
-        self._places: list[frozenset[str]] = []
+        self.columns = Columns(
+            taxonomy, lambda r: self._places_in(f"{r.get('name', '')} {r.get('address', '')}")
+        )
         self._lock = threading.RLock()
         catalog.hub.subscribe(self.on_change)
 
@@ -226,65 +217,55 @@ class MatchingEngine:
         self.index.update_metadata(ids, metas)
 
     def on_change(self, change: CatalogChange) -> None:
-        """The catalog's change hook: re-embed changed texts, update eligibility metadata, refresh BM25."""
+        """The catalog's change hook: re-embed changed texts, update eligibility metadata, and update the
+        derived BM25 documents and mask rows of just the resources that changed (no rebuild)."""
         with self._lock:
             if self.index is None:
                 return
             fresh = self.catalog.get_many(change.upserted)
-            re_embed, meta_only = [], []
-            for rid, resource in fresh.items():
-                digest = text_hash(resource_text(resource, self.taxonomy))
-                entry = self.index.entries.get(rid)
-                self.snapshot[rid] = resource
-                (meta_only if entry and entry.content_hash == digest else re_embed).append(rid)
-            self._embed_and_store(re_embed, None)
-            self._store_metadata(meta_only)
-            for rid in change.removed:
-                self.snapshot.pop(rid, None)
-            self.index.delete(list(change.removed))
-            self._refresh_derived(changed=re_embed, removed=list(change.removed))
+            removed = [rid for rid in change.removed if rid not in fresh]
+            re_embed: list[str] = []
+            meta_only: list[str] = []
+            try:
+                for rid, resource in fresh.items():
+                    digest = text_hash(resource_text(resource, self.taxonomy))
+                    entry = self.index.entries.get(rid)
+                    self.snapshot[rid] = resource
+                    (meta_only if entry and entry.content_hash == digest else re_embed).append(rid)
+                self._embed_and_store(re_embed, None)
+                self._store_metadata(meta_only)
+                for rid in removed:
+                    self.snapshot.pop(rid, None)
+                self.index.delete(removed)
+            finally:  # whatever reached the mirror, the derived structures follow it and the snapshot
+                self._refresh_derived(changed=list(fresh), removed=removed)
 
     def _refresh_derived(self, changed: list[str] | None = None, removed: list[str] | None = None) -> None:
-        """Columns for masks, and the BM25 index (fully, or just the changed documents)."""
+        """BM25 documents and mask columns: fully, or only for the ``changed`` and ``removed`` resources."""
         assert self.index is not None
         ids = self.index.ids
         if changed is None:
             self.lexical.set_documents(
                 {rid: resource_text(self.snapshot[rid], self.taxonomy) for rid in ids if rid in self.snapshot}
             )
-        elif changed or removed:
-            if removed:
-                self.lexical.delete(removed)
-            self.lexical.upsert({rid: resource_text(self.snapshot[rid], self.taxonomy) for rid in changed})
-        self._lexical_rows = np.asarray([self.lexical.row.get(rid, -1) for rid in ids], dtype=np.int64)
-        resources = [self.snapshot.get(rid, {}) for rid in ids]
-        n = len(ids)
-        self._places = [self._places_in(f"{r.get('name', '')} {r.get('address', '')}") for r in resources]
-
-        def flag(test: Callable[[dict[str, Any]], bool]) -> np.ndarray:
-            return np.fromiter((test(r) for r in resources), dtype=bool, count=n)
-
-        def member_of(key: str, codes: list[str]) -> dict[str, np.ndarray]:
-            return {code: flag(lambda r, c=code: c in (r.get(key) or [])) for code in codes}  # type: ignore[misc]
-
-        self.columns = Columns(
-            active=flag(lambda r: r.get("status") == "active"),
-            capacity=flag(eligibility.has_capacity),
-            open_to_all=flag(lambda r: not r.get("target_groups")),
-            min_age=np.asarray(
-                [r.get("minimum_age") if r.get("minimum_age") is not None else -1 for r in resources]
-            ),
-            max_age=np.asarray(
-                [r.get("maximum_age") if r.get("maximum_age") is not None else 999 for r in resources]
-            ),
-            county_specific=flag(lambda r: CITYWIDE not in (r.get("service_areas") or [])),
-            area=member_of("service_areas", list(self.taxonomy.areas)),
-            group=member_of("target_groups", list(self.taxonomy.groups)),
-            category=member_of("categories", list(self.taxonomy.categories)),
-            primary={
-                code: flag(lambda r, c=code: (r.get("categories") or [None])[0] == c)  # type: ignore[misc]
-                for code in self.taxonomy.categories
-            },
+            self.columns.rebuild(ids, self.snapshot)
+        else:
+            self.lexical.delete(removed or [])
+            self.lexical.upsert(
+                {
+                    rid: resource_text(self.snapshot[rid], self.taxonomy)
+                    for rid in changed
+                    if rid in self.snapshot and rid in self.index.row
+                }
+            )
+            self.columns.follow(ids, self.index.row, self.snapshot, changed, removed or [])
+            if not removed and len(self._lexical_rows) == len(ids):  # same rows: only the changed ones move
+                for rid in changed:
+                    if rid in self.index.row:
+                        self._lexical_rows[self.index.row[rid]] = self.lexical.row.get(rid, -1)
+                return
+        self._lexical_rows = np.fromiter(
+            (self.lexical.row.get(rid, -1) for rid in ids), dtype=np.int64, count=len(ids)
         )
 
     def _places_in(self, text: str) -> frozenset[str]:
@@ -301,7 +282,6 @@ class MatchingEngine:
 
     def _mask(self, person: Person, county: str) -> np.ndarray:
         cols = self.columns
-        assert cols is not None
         zeros = np.zeros(len(cols.active), dtype=bool)
         mask = cols.active & cols.capacity & (cols.area.get(county, zeros) | cols.area[CITYWIDE])
         groups = cols.open_to_all.copy()
@@ -366,7 +346,7 @@ class MatchingEngine:
     ) -> MatchResult:
         """Per need: the person's eligibility mask, less resources whose main service the text declines
         ("不需要送餐" → no meal-first resource for another need), then ranking."""
-        assert self.index is not None and self.columns is not None
+        assert self.index is not None
         t = time.perf_counter()
         queries = [self.query_text(n) for n in needs]
         vectors = self.embedder.embed_queries(queries) if config != "bm25" else None
@@ -403,7 +383,6 @@ class MatchingEngine:
         places: frozenset[str] = frozenset(),
     ) -> list[tuple[int, float]]:
         cols = self.columns
-        assert cols is not None
         s = self.settings
         in_category = cols.category.get(need.category, np.zeros_like(mask))
         candidates = mask & in_category if config in ("hybrid", "hybrid+rerank") else mask
@@ -447,16 +426,16 @@ class MatchingEngine:
         return scored
 
     def _without_primary(self, mask: np.ndarray, denied: set[str]) -> np.ndarray:
-        assert self.columns is not None
         for code in denied:
             mask = mask & ~self.columns.primary.get(code, np.zeros_like(mask))
         return mask
 
     def _locality(self, row: int, places: frozenset[str]) -> float:
         """+1 when the resource sits in a town or street the assessment names, -1 when it names another one."""
-        if not places or row >= len(self._places) or not self._places[row]:
+        known = self.columns.places
+        if not places or row >= len(known) or not known[row]:
             return 0.0
-        return 1.0 if self._places[row] & places else -1.0
+        return 1.0 if known[row] & places else -1.0
 
     def _as_match(self, row: int, need: Need, county: str, score: float) -> Match | None:
         assert self.index is not None

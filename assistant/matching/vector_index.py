@@ -180,7 +180,8 @@ class VectorIndex:
         if not ids:
             return
         self.collection.delete(ids=ids)
-        keep = [i for i, rid in enumerate(self.ids) if rid not in set(ids)]
+        gone = set(ids)
+        keep = [i for i, rid in enumerate(self.ids) if rid not in gone]
         self.ids = [self.ids[i] for i in keep]
         self.matrix = self.matrix[keep]
         self.row = {rid: i for i, rid in enumerate(self.ids)}
