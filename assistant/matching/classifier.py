@@ -37,8 +37,7 @@ class ClauseClassifier:
         """
         if not exemplars_path.exists():
             return None
-        files = tuple((str(p), p.stat().st_mtime_ns) for p in exemplar_files(exemplars_path))
-        key = (files, id(taxonomy), c)
+        key = (exemplar_stamps(exemplars_path), id(taxonomy), c)
         if key not in _TRAINED:
             _TRAINED[key] = cls._fit(exemplars_path, taxonomy, c)
         return _TRAINED[key]
@@ -140,3 +139,8 @@ class PolarityClassifier:
 def exemplar_files(exemplars_path: Path) -> list[Path]:
     """``need_exemplars.yaml`` and its siblings (``need_exemplars_dev.yaml`` …), in a stable order."""
     return sorted(exemplars_path.parent.glob(f"{exemplars_path.stem}*.yaml"))
+
+
+def exemplar_stamps(exemplars_path: Path) -> tuple[tuple[str, int], ...]:
+    """Each exemplar file with its mtime: the cache key of the models trained on them."""
+    return tuple((str(p), p.stat().st_mtime_ns) for p in exemplar_files(exemplars_path))

@@ -25,6 +25,7 @@ from assistant.matching.classifier import (
     ClauseClassifier,
     PolarityClassifier,
     exemplar_files,
+    exemplar_stamps,
 )
 from assistant.matching.types import MatchRequest, Member, Need, Person
 from assistant.taxonomy import Taxonomy
@@ -108,6 +109,10 @@ class Rules:
     contrast: re.Pattern[str]
     need_signals: re.Pattern[str]
     context: list[re.Pattern[str]] = field(default_factory=list)
+    source: tuple[str, int] = (
+        "",
+        0,
+    )  # the rule file and its mtime: what models trained with these rules key on
 
     @classmethod
     def load(cls, path: Path, taxonomy: Taxonomy) -> Rules:
@@ -138,6 +143,7 @@ class Rules:
             contrast=re.compile("|".join(raw.get("contrast", ["但是?"]))),
             need_signals=re.compile("|".join(raw.get("need_signals", ["困难"]))),
             context=[compile_(p) for p in raw.get("context", [])],
+            source=(str(path), path.stat().st_mtime_ns if path.exists() else 0),
         )
 
 
@@ -298,7 +304,7 @@ class RuleNeedExtractor:
                 clause = clauses[cue.clause]
                 person = self._person_for(sentence, cue.category, request, members)
                 category = cue.category
-                if _person_is_child(person):  # a child left alone needs supervision, not a visitor
+                if is_child(person.age, person.groups):  # a child left alone needs supervision, not a visitor
                     category = FOR_CHILDREN.get(category, category)
                 hits.setdefault((category, person.relation), []).append((clause, cue))
         needs = self._needs_from_hits(hits, request, members)
@@ -409,11 +415,11 @@ class RuleNeedExtractor:
     def _person_for(self, clause: str, category: str, request: MatchRequest, members: list[Member]) -> Person:
         for member in members:
             if member.relation and member.relation in clause:
-                if category in CHILD_CATEGORIES and not _is_child(member):
+                if category in CHILD_CATEGORIES and not is_child(member.age, member.groups):
                     continue
                 return _person(member)
-        if category in CHILD_CATEGORIES and not _applicant_is_child(request):
-            children = [m for m in members if _is_child(m)]
+        if category in CHILD_CATEGORIES and not is_child(request.age, request.groups):
+            children = [m for m in members if is_child(m.age, m.groups)]
             if children:
                 return _person(children[0])
         return _applicant(request)
@@ -451,10 +457,10 @@ def polarity_rows(exemplars_path: Path, rules: Rules) -> list[tuple[str, str]]:
 
 
 def train_polarity(exemplars_path: Path, rules: Rules) -> PolarityClassifier | None:
-    files = tuple((str(p), p.stat().st_mtime_ns) for p in exemplar_files(exemplars_path))
+    files = exemplar_stamps(exemplars_path)
     if not files:
         return None
-    key = (files, id(rules))
+    key = (files, rules.source)  # each engine loads its own Rules: key on the file, not the object
     return PolarityClassifier.train(key, lambda: polarity_rows(exemplars_path, rules))
 
 
@@ -471,22 +477,9 @@ def _person(member: Member) -> Person:
     return Person(relation=member.relation, age=member.age, groups=list(member.groups))
 
 
-def _is_child(member: Member) -> bool:
-    if member.age is not None:
-        return member.age < 18
-    return bool(set(member.groups) & CHILD_GROUPS)
-
-
-def _person_is_child(person: Person) -> bool:
-    if person.age is not None:
-        return person.age < 18
-    return bool(set(person.groups) & CHILD_GROUPS)
-
-
-def _applicant_is_child(request: MatchRequest) -> bool:
-    if request.age is not None:
-        return request.age < 18
-    return bool(set(request.groups) & CHILD_GROUPS)
+def is_child(age: int | None, groups: list[str]) -> bool:
+    """Under 18 when the age is known, else one of the child target groups."""
+    return age < 18 if age is not None else bool(set(groups) & CHILD_GROUPS)
 
 
 def infer_members(request: MatchRequest) -> list[Member]:
@@ -500,7 +493,7 @@ def infer_members(request: MatchRequest) -> list[Member]:
         Member(relation=m.relation, age=m.age, groups=list(dict.fromkeys([*m.groups, *household])))
         for m in request.members
     ]
-    if any(_is_child(m) for m in members):
+    if any(is_child(m.age, m.groups) for m in members):
         return members
     for relation in CHILD_RELATIONS:
         for m in re.finditer(relation, request.text):

@@ -17,7 +17,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel, Field
 
-from assistant.matching.needs import CHILD_CATEGORIES, CHILD_GROUPS, infer_members
+from assistant.matching.needs import CHILD_CATEGORIES, infer_members, is_child
 from assistant.matching.types import MatchRequest, Member, Need, NeedExtractor, Person
 from assistant.planning.llm import LLMFailure, invoke_structured
 from assistant.planning.prompts import load_prompt
@@ -127,10 +127,6 @@ class LLMNeedExtractor:
         return needs[:MAX_NEEDS]
 
 
-def _is_child(age: int | None, groups: list[str]) -> bool:
-    return age < 18 if age is not None else bool(set(groups) & CHILD_GROUPS)
-
-
 def _person(name: str, category: str, request: MatchRequest, household: list[Member]) -> Person:
     """The person a need is for: a named household member, a child for child services, else the applicant."""
     name = name.strip()
@@ -138,8 +134,8 @@ def _person(name: str, category: str, request: MatchRequest, household: list[Mem
         for member in household:
             if member.relation and (member.relation in name or name in member.relation):
                 return Person(relation=member.relation, age=member.age, groups=list(member.groups))
-    if category in CHILD_CATEGORIES and not _is_child(request.age, request.groups):
+    if category in CHILD_CATEGORIES and not is_child(request.age, request.groups):
         for member in household:
-            if _is_child(member.age, member.groups):
+            if is_child(member.age, member.groups):
                 return Person(relation=member.relation, age=member.age, groups=list(member.groups))
     return Person(relation="申请人", age=request.age, groups=list(request.groups))

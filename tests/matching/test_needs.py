@@ -144,3 +144,20 @@ def test_polarity_model_reads_needs_already_met_that_no_rule_lists(
 def test_polarity_model_keeps_asked_for_needs(with_polarity: RuleNeedExtractor) -> None:
     found = categories(with_polarity, "老人洗澡困难没人帮，想申请送餐上门，助听器坏了。")
     assert {"bathing_assistance", "meal_assistance", "assistive_devices"} <= found
+
+
+def test_tick_box_forms_count_only_the_ticked_options(extractor: RuleNeedExtractor) -> None:
+    found = categories(
+        extractor,
+        "【服务需求勾选】\n助餐　☑需要　□不需要\n助浴　□需要　☑不需要（本人可自理）\n□助洁\n☑适老化改造 —— 卫生间蹲便蹲不下",
+    )
+    assert "meal_assistance" in found
+    assert "home_modification" in found
+    assert not {"bathing_assistance", "cleaning_assistance"} & found
+
+
+def test_polarity_model_is_trained_once_per_rule_file(extractor: RuleNeedExtractor) -> None:
+    again = Rules.load(CATALOG / "need_cues.yaml", extractor.taxonomy)  # a second engine loads its own Rules
+    assert train_polarity(CATALOG / "need_exemplars.yaml", again) is train_polarity(
+        CATALOG / "need_exemplars.yaml", extractor.rules
+    )
