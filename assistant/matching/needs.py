@@ -36,11 +36,15 @@ LIST_MARKER_RE = re.compile(
 )
 CLAUSE_RE = re.compile(r"[，,：:]+|\s+")
 UNTICKED_OPTION_RE = re.compile(r"[□☐]\s*(不需要|需要|是|否|有|无)")
-REQUEST_RE = re.compile(r"希望|想|要|需|请|盼|能否|能不能|可否")
+REQUEST_RE = re.compile(r"希望|想|要|需|请(?![了的过])|盼|能否|能不能|可否")  # "请了保姆" hired
+# Asking outright (not "请了保姆", "还是要自己做"): a clause that asks is not denied by the clause after it.
+ASK_RE = re.compile(r"希望|想|需要?|盼|能否|能不能|可否")
 # Denials that contain a request word ("不需要", "无额外要求"): not requests.
 NEGATED_REQUEST_RE = re.compile(
     r"(不|无|没有?|冇|暂不|别)(额外|其他|特别|什么)?(需要?|想要?|要求?|需求|用|必)|无需"
 )
+# An alternative or a wish, not a fact: "或者有人上门指导", "哪怕一周有一天有人帮着带", "要是有人送饭就好了".
+HYPOTHETICAL_RE = re.compile(r"或者|或是|哪怕|即使|就算|要是|如果|假如|最好|若能|若有")
 LIST_JOINER = re.compile(r"[、和及与跟/]?")
 AGE_RE = re.compile(r"(\d{1,3})\s*(?:周)?岁")
 WEAK = 0.45  # a situational word alone ("独居") is not a need …
@@ -109,6 +113,11 @@ class Rules:
     contrast: re.Pattern[str]
     need_signals: re.Pattern[str]
     context: list[re.Pattern[str]] = field(default_factory=list)
+    # Categories whose premise is that someone already cares (a carer's relief): a provider ("由老伴照顾",
+    # "女儿管着") does not deny them; only the plain denials (the patterns below without providers) do.
+    premise_categories: set[str] = field(default_factory=set)
+    plain_negations_before: list[re.Pattern[str]] = field(default_factory=list)
+    plain_negations_after: list[re.Pattern[str]] = field(default_factory=list)
     source: tuple[str, int] = (
         "",
         0,
@@ -134,12 +143,20 @@ class Rules:
             )  # stable across runs
             for code, c in taxonomy.categories.items()
         }
+        def plain(patterns: list[str]) -> list[str]:
+            return [p for p in patterns if "<providers>" not in p and not p.startswith("由")]
+
+        before = list(raw.get("negations_before", []))
+        after = list(raw.get("negations_after", []))
         return cls(
             cues=cues,
             keywords=keywords,
             weak=weak,
-            negations_before=[compile_(p, "$") for p in raw.get("negations_before", [])],
-            negations_after=[compile_(p) for p in raw.get("negations_after", [])],
+            negations_before=[compile_(p, "$") for p in before],
+            negations_after=[compile_(p) for p in after],
+            premise_categories=set(raw.get("premise_categories", [])) & set(taxonomy.categories),
+            plain_negations_before=[compile_(p, "$") for p in plain(before)],
+            plain_negations_after=[compile_(p) for p in plain(after)],
             contrast=re.compile("|".join(raw.get("contrast", ["但是?"]))),
             need_signals=re.compile("|".join(raw.get("need_signals", ["困难"]))),
             context=[compile_(p) for p in raw.get("context", [])],
@@ -206,12 +223,14 @@ def _segment_bounds(text: str, start: int, end: int, position: int, rules: Rules
 
 
 def _denies(patterns: list[re.Pattern[str]], text: str) -> bool:
-    """A denial pattern matches and is not part of a request: "希望有人上门帮忙" and "医生说要坚持做康复" ask,
-    "有人上门" and "医生每月上门" tell."""
+    """A denial pattern matches and is not part of a request or a supposition: "希望有人上门帮忙",
+    "医生说要坚持做康复" and "或者有人上门指导" ask, "有人上门" and "医生每月上门" tell."""
     for pattern in patterns:
         for m in pattern.finditer(text):
-            asked = REQUEST_RE.search(text[max(0, m.start() - 4) : m.start()]) or REQUEST_RE.search(
-                NEGATED_REQUEST_RE.sub("", m.group(0))
+            asked = (
+                REQUEST_RE.search(text[max(0, m.start() - 4) : m.start()])
+                or REQUEST_RE.search(NEGATED_REQUEST_RE.sub("", m.group(0)))
+                or HYPOTHETICAL_RE.search(text[: m.start()])
             )
             if not asked:
                 return True
@@ -240,7 +259,10 @@ def sentence_cues(sentence: str, index: int, rules: Rules) -> tuple[list[Clause]
         clause = clauses[cue.clause]
         start, end = _segment_bounds(sentence, clause.start, clause.end, cue.start, rules)
         before, after = sentence[start : cue.start], sentence[cue.end : end]
-        if _denies(rules.negations_before, before[-16:]) or _denies(rules.negations_after, after):
+        premise = cue.category in rules.premise_categories
+        negations_before = rules.plain_negations_before if premise else rules.negations_before
+        negations_after = rules.plain_negations_after if premise else rules.negations_after
+        if _denies(negations_before, before[-16:]) or _denies(negations_after, after):
             cue.negated = True
         if rules.need_signals.search(sentence[clause.start : clause.end]):
             cue.weight += SIGNAL_BONUS
@@ -260,10 +282,14 @@ def sentence_cues(sentence: str, index: int, rules: Rules) -> tuple[list[Clause]
     with_cues = {cue.clause for cue in cues}
     for i, clause in enumerate(clauses):
         if i > 0 and i not in with_cues and _is_negation_only(clause.text, rules):
-            # back to the nearest clause with cues, unless a clause in between asks for something
+            # back over the clauses that tell who provides ("女儿请了保姆白天照顾他，护理上没问题"), to the clause
+            # they speak of; not over unrelated facts ("天天哭 女儿要接她去城里她不去 饭女儿送过来"), and not
+            # onto a clause that asks ("台阶想做个坡 村医隔个礼拜来一回")
             j = i - 1
-            while j > 0 and j not in with_cues and not rules.need_signals.search(clauses[j].text):
+            while j > 0 and j not in with_cues and _denies(rules.negations_after, clauses[j].text):
                 j -= 1
+            if ASK_RE.search(NEGATED_REQUEST_RE.sub("", clauses[j].text)):
+                continue
             for cue in cues:
                 if cue.clause == j:
                     cue.negated = True
