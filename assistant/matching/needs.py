@@ -45,6 +45,8 @@ NEGATED_REQUEST_RE = re.compile(
 )
 # An alternative or a wish, not a fact: "或者有人上门指导", "哪怕一周有一天有人帮着带", "要是有人送饭就好了".
 HYPOTHETICAL_RE = re.compile(r"或者|或是|哪怕|即使|就算|要是|如果|假如|最好|若能|若有")
+# A provision said not to hold ("邻居不是每回都有空", "并不是天天有人送"): a need, not a denial.
+UNRELIABLE_RE = re.compile(r"不是|并不|并非|未必|不一定|不总|不能保证|保证不了")
 LIST_JOINER = re.compile(r"[、和及与跟/]?")
 AGE_RE = re.compile(r"(\d{1,3})\s*(?:周)?岁")
 WEAK = 0.45  # a situational word alone ("独居") is not a need …
@@ -231,6 +233,7 @@ def _denies(patterns: list[re.Pattern[str]], text: str) -> bool:
                 REQUEST_RE.search(text[max(0, m.start() - 4) : m.start()])
                 or REQUEST_RE.search(NEGATED_REQUEST_RE.sub("", m.group(0)))
                 or HYPOTHETICAL_RE.search(text[: m.start()])
+                or UNRELIABLE_RE.search(text[max(0, m.start() - 6) : m.start()])
             )
             if not asked:
                 return True
