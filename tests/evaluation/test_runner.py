@@ -128,8 +128,20 @@ def test_report_has_side_by_side_tables_plots_and_redacted_worst_cases(tmp_path:
     assert PHONE not in report
 
 
+def test_worst_cases_never_print_test_texts(tmp_path: Path) -> None:
+    secret = "测试集原文不应出现在报告里，做饭困难。"
+    path = write_cases(tmp_path / "c.jsonl", [case_line("t9", text=secret, split="test")])
+    run = run_eval(FakeMatcher(), RESOURCES, load_cases(path), ["hybrid"])
+    write_outputs(run, tmp_path)
+    report = (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert "测试集原文" not in report and "### t9" not in report
+    assert "测试集（test）有 1 个用例未找全" in report
+
+
 def test_worst_cases_show_what_was_missed(tmp_path: Path) -> None:
-    path = write_cases(tmp_path / "c.jsonl", [case_line("m1", text=f"电话{PHONE}，做饭困难，腿脚不便。")])
+    path = write_cases(
+        tmp_path / "c.jsonl", [case_line("m1", text=f"电话{PHONE}，做饭困难，腿脚不便。", split="dev")]
+    )
     run = run_eval(FakeMatcher(), RESOURCES, load_cases(path), ["hybrid"])
     write_outputs(run, tmp_path)
     report = (tmp_path / "report.md").read_text(encoding="utf-8")
