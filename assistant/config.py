@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     prior_county: float = 0.15  # a county's own resource before a citywide one
     prior_targeted: float = 0.10  # a resource aimed at the person's group before an open-to-all one
     prior_place: float = 0.10  # same town/street as the assessment names (+), another town (−)
+    classifier_c: float = 8.0  # inverse regularisation of the clause classifier
     classifier_floor: float = 0.2
     classifier_weight: float = 2.5
     # A category mention the polarity model reads as met / refused with this probability is negated (1 = off).

@@ -17,6 +17,7 @@ import yaml
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
+from assistant.matching.model_cache import content_key, load_or_fit
 from assistant.taxonomy import Taxonomy
 
 NONE = "none"
@@ -30,16 +31,27 @@ class ClauseClassifier:
     classes: list[str]
 
     @classmethod
-    def train(cls, exemplars_path: Path, taxonomy: Taxonomy, c: float = 8.0) -> ClauseClassifier | None:
-        """Fit on the exemplar file (absent file → no classifier; the rules still work).
+    def train(
+        cls, exemplars_path: Path, taxonomy: Taxonomy, c: float = 8.0, cache_dir: Path | None = None
+    ) -> ClauseClassifier | None:
+        """Fit on the exemplar files (none → no classifier; the rules still work).
 
-        Fitted once per process and file content: engines built later reuse the model.
+        Fitted once per process and file content: engines built later reuse the model; with ``cache_dir``
+        the fitted model is also kept on disk for the next start (``model_cache``).
         """
         if not exemplars_path.exists():
             return None
-        key = (exemplar_stamps(exemplars_path), id(taxonomy), c)
+        key = (exemplar_stamps(exemplars_path), id(taxonomy), c)  # in memory: whatever the cache dir
         if key not in _TRAINED:
-            _TRAINED[key] = cls._fit(exemplars_path, taxonomy, c)
+            phrasings = [
+                f"{code}:{text}" for code, cat in taxonomy.categories.items() for text in cat.phrasings
+            ]
+            disk_key = content_key(
+                [*(p.read_bytes() for p in exemplar_files(exemplars_path)), "\n".join(phrasings), repr(c)]
+            )
+            _TRAINED[key] = load_or_fit(
+                cache_dir, "clause-classifier", disk_key, lambda: cls._fit(exemplars_path, taxonomy, c)
+            )
         return _TRAINED[key]
 
     @classmethod
@@ -111,23 +123,30 @@ class PolarityClassifier:
 
     @classmethod
     def train(
-        cls, key: tuple[object, ...], make_rows: Callable[[], list[tuple[str, str]]]
+        cls,
+        key: tuple[object, ...],
+        make_rows: Callable[[], list[tuple[str, str]]],
+        cache_dir: Path | None = None,
+        disk_key: str = "",
     ) -> PolarityClassifier | None:
-        """Fitted once per process and key (the exemplar files and their mtimes)."""
+        """Fitted once per process and key (the exemplar files and their mtimes); on disk under ``disk_key``."""
         if key not in _POLARITY:
-            rows = make_rows()
-            labels = {label for _, label in rows}
-            if labels != {MET, NEEDED}:
-                _POLARITY[key] = None
-            else:
-                vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True)
-                matrix = vectorizer.fit_transform([text for text, _ in rows])
-                model = LogisticRegression(
-                    C=2.0, solver="liblinear", class_weight="balanced", max_iter=2000, random_state=0
-                )
-                model.fit(matrix, [label for _, label in rows])
-                _POLARITY[key] = cls(vectorizer, model)
+            _POLARITY[key] = load_or_fit(
+                cache_dir if disk_key else None, "polarity", disk_key, lambda: cls._fit(make_rows())
+            )
         return _POLARITY[key]
+
+    @classmethod
+    def _fit(cls, rows: list[tuple[str, str]]) -> PolarityClassifier | None:
+        if {label for _, label in rows} != {MET, NEEDED}:
+            return None
+        vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True)
+        matrix = vectorizer.fit_transform([text for text, _ in rows])
+        model = LogisticRegression(
+            C=2.0, solver="liblinear", class_weight="balanced", max_iter=2000, random_state=0
+        )
+        model.fit(matrix, [label for _, label in rows])
+        return cls(vectorizer, model)
 
     def met_probability(self, masked: list[str]) -> np.ndarray:
         if not masked:

@@ -105,10 +105,17 @@ class MatchingEngine:
         self.rule_extractor = RuleNeedExtractor(
             taxonomy,
             self.rules,
-            classifier=ClauseClassifier.train(settings.catalog_dir / "need_exemplars.yaml", taxonomy),
+            classifier=ClauseClassifier.train(
+                settings.catalog_dir / "need_exemplars.yaml",
+                taxonomy,
+                c=settings.classifier_c,
+                cache_dir=settings.data_dir / "models",
+            ),
             classifier_floor=settings.classifier_floor,
             classifier_weight=settings.classifier_weight,
-            polarity=train_polarity(settings.catalog_dir / "need_exemplars.yaml", self.rules),
+            polarity=train_polarity(
+                settings.catalog_dir / "need_exemplars.yaml", self.rules, cache_dir=settings.data_dir / "models"
+            ),
             denial_threshold=settings.denial_threshold,
         )
         self.extractor: NeedExtractor = extractor or self.rule_extractor

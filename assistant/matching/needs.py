@@ -27,6 +27,7 @@ from assistant.matching.classifier import (
     exemplar_files,
     exemplar_stamps,
 )
+from assistant.matching.model_cache import content_key
 from assistant.matching.types import MatchRequest, Member, Need, Person
 from assistant.taxonomy import Taxonomy
 
@@ -145,6 +146,7 @@ class Rules:
             )  # stable across runs
             for code, c in taxonomy.categories.items()
         }
+
         def plain(patterns: list[str]) -> list[str]:
             return [p for p in patterns if "<providers>" not in p and not p.startswith("由")]
 
@@ -485,12 +487,21 @@ def polarity_rows(exemplars_path: Path, rules: Rules) -> list[tuple[str, str]]:
     return rows
 
 
-def train_polarity(exemplars_path: Path, rules: Rules) -> PolarityClassifier | None:
+def train_polarity(
+    exemplars_path: Path, rules: Rules, cache_dir: Path | None = None
+) -> PolarityClassifier | None:
     files = exemplar_stamps(exemplars_path)
     if not files:
         return None
     key = (files, rules.source)  # each engine loads its own Rules: key on the file, not the object
-    return PolarityClassifier.train(key, lambda: polarity_rows(exemplars_path, rules))
+    rule_file = Path(rules.source[0])
+    disk_key = content_key(
+        [
+            *(p.read_bytes() for p in exemplar_files(exemplars_path)),
+            rule_file.read_bytes() if rule_file.is_file() else b"",
+        ]
+    )
+    return PolarityClassifier.train(key, lambda: polarity_rows(exemplars_path, rules), cache_dir, disk_key)
 
 
 def clauses_index(clause: Clause, text: str) -> int:

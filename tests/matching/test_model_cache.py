@@ -1,0 +1,58 @@
+"""Need models kept on disk: the second start loads instead of fitting; any input change fits afresh."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from assistant.matching import classifier as classifier_module
+from assistant.matching.classifier import ClauseClassifier
+from assistant.matching.model_cache import content_key, load_or_fit
+from assistant.taxonomy import get_taxonomy
+
+CATALOG = Path(__file__).resolve().parents[2] / "catalog"
+
+
+def test_load_or_fit_fits_once_then_loads_and_survives_a_corrupt_file(tmp_path: Path) -> None:
+    calls: list[int] = []
+
+    def fit() -> dict[str, int]:
+        calls.append(1)
+        return {"weights": len(calls)}
+
+    key = content_key([b"exemplars", "rules"])
+    assert load_or_fit(tmp_path, "m", key, fit) == {"weights": 1}
+    assert load_or_fit(tmp_path, "m", key, fit) == {"weights": 1} and len(calls) == 1  # loaded, not fitted
+    (tmp_path / f"m-{key}.joblib").write_bytes(b"not a model")
+    assert load_or_fit(tmp_path, "m", key, fit) == {"weights": 2}  # unreadable → fitted again, rewritten
+    other = content_key([b"exemplars edited", "rules"])
+    assert other != key
+    load_or_fit(tmp_path, "m", other, fit)
+    assert [p.name for p in tmp_path.glob("m-*.joblib")] == [f"m-{other}.joblib"]  # stale model removed
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_clause_classifier_from_disk_equals_the_fitted_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    exemplars = tmp_path / "catalog"
+    exemplars.mkdir()
+    shutil.copy(CATALOG / "need_exemplars.yaml", exemplars / "need_exemplars.yaml")
+    taxonomy = get_taxonomy()
+    cache = tmp_path / "models"
+    fitted = ClauseClassifier.train(exemplars / "need_exemplars.yaml", taxonomy, cache_dir=cache)
+    assert fitted is not None and len(list(cache.glob("clause-classifier-*.joblib"))) == 1
+
+    monkeypatch.setattr(classifier_module, "_TRAINED", {})  # a new process
+    monkeypatch.setattr(ClauseClassifier, "_fit", classmethod(lambda *a, **k: pytest.fail("fitted again")))
+    loaded = ClauseClassifier.train(exemplars / "need_exemplars.yaml", taxonomy, cache_dir=cache)
+    clauses = ["一个人做不了饭", "家里很干净", "想找份工作"]
+    assert loaded is not None and loaded.classes == fitted.classes
+    assert (loaded.probabilities(clauses) == fitted.probabilities(clauses)).all()
+
+    # an edited exemplar file is a different model: fitted, not loaded
+    monkeypatch.setattr(classifier_module, "_TRAINED", {})
+    with (exemplars / "need_exemplars.yaml").open("a", encoding="utf-8") as f:
+        f.write("\n# edited\n")
+    with pytest.raises(pytest.fail.Exception, match="fitted again"):
+        ClauseClassifier.train(exemplars / "need_exemplars.yaml", taxonomy, cache_dir=cache)
