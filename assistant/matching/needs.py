@@ -48,6 +48,8 @@ NEGATED_REQUEST_RE = re.compile(
 HYPOTHETICAL_RE = re.compile(r"或者|或是|哪怕|即使|就算|要是|如果|假如|最好|若能|若有")
 # A provision said not to hold ("邻居不是每回都有空", "并不是天天有人送"): a need, not a denial.
 UNRELIABLE_RE = re.compile(r"不是|并不|并非|未必|不一定|不总|不能保证|保证不了")
+# A clause opening on its own topic noun speaks of that topic ("菜托邻居带", "衣服女儿洗").
+TOPIC_RE = re.compile(r"(菜|饭|药|衣服|被子|澡|卫生|家务|钱|作业|功课|买菜|吃饭|洗澡|做饭|打扫|看病)")
 LIST_JOINER = re.compile(r"[、和及与跟/]?")
 AGE_RE = re.compile(r"(\d{1,3})\s*(?:周)?岁")
 WEAK = 0.45  # a situational word alone ("独居") is not a need …
@@ -242,6 +244,12 @@ def _denies(patterns: list[re.Pattern[str]], text: str) -> bool:
     return False
 
 
+def _speaks_of_previous(clause: str, rules: Rules) -> bool:
+    """A clause that only negates, about the clause before it ("…，不用操心"); not one with its own topic
+    ("菜托邻居带", "饭女儿送": groceries and meals are handled, not whatever came before)."""
+    return _is_negation_only(clause, rules) and not TOPIC_RE.match(clause)
+
+
 def _is_negation_only(clause: str, rules: Rules) -> bool:
     if rules.contrast.search(clause) or not _denies(rules.negations_after, clause):
         return False
@@ -286,7 +294,7 @@ def sentence_cues(sentence: str, index: int, rules: Rules) -> tuple[list[Clause]
     # "吃饭方面侄子会送，不用操心": a clause that only negates applies to the clause before it.
     with_cues = {cue.clause for cue in cues}
     for i, clause in enumerate(clauses):
-        if i > 0 and i not in with_cues and _is_negation_only(clause.text, rules):
+        if i > 0 and i not in with_cues and _speaks_of_previous(clause.text, rules):
             # back over the clauses that tell who provides ("女儿请了保姆白天照顾他，护理上没问题"), to the clause
             # they speak of; not over unrelated facts ("天天哭 女儿要接她去城里她不去 饭女儿送过来"), and not
             # onto a clause that asks ("台阶想做个坡 村医隔个礼拜来一回")
@@ -384,7 +392,7 @@ class RuleNeedExtractor:
             following = clauses[i + 1].text if i + 1 < len(clauses) else ""
             pure_negation = _is_negation_only(clause.text, self.rules) or (
                 bool(following)
-                and _is_negation_only(following, self.rules)
+                and _speaks_of_previous(following, self.rules)
                 and not any(cue.clause == i + 1 for cue in cues)
             )
             for j, code in enumerate(self.classifier.classes):
