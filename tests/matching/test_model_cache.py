@@ -34,7 +34,9 @@ def test_load_or_fit_fits_once_then_loads_and_survives_a_corrupt_file(tmp_path: 
     assert not list(tmp_path.glob(".*.tmp"))
 
 
-def test_clause_classifier_from_disk_equals_the_fitted_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_clause_classifier_from_disk_equals_the_fitted_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     exemplars = tmp_path / "catalog"
     exemplars.mkdir()
     shutil.copy(CATALOG / "need_exemplars.yaml", exemplars / "need_exemplars.yaml")
@@ -56,3 +58,22 @@ def test_clause_classifier_from_disk_equals_the_fitted_one(tmp_path: Path, monke
         f.write("\n# edited\n")
     with pytest.raises(pytest.fail.Exception, match="fitted again"):
         ClauseClassifier.train(exemplars / "need_exemplars.yaml", taxonomy, cache_dir=cache)
+
+
+def test_engine_uses_the_configured_c_and_keeps_its_models_in_the_data_dir(  # type: ignore[no-untyped-def]
+    container, hash_embedder, monkeypatch: pytest.MonkeyPatch
+):
+    from assistant.matching.engine import MatchingEngine
+
+    monkeypatch.setattr(classifier_module, "_TRAINED", {})  # as in a fresh process
+    monkeypatch.setattr(classifier_module, "_POLARITY", {})
+    settings = container.settings.model_copy(update={"classifier_c": 2.0})
+    engine = MatchingEngine(settings, container.db, container.catalog, hash_embedder, get_taxonomy())
+    try:
+        classifier = engine.rule_extractor.classifier
+        assert classifier is not None and classifier.model.C == 2.0
+        models = settings.data_dir / "models"
+        assert len(list(models.glob("clause-classifier-*.joblib"))) == 1
+        assert len(list(models.glob("polarity-*.joblib"))) == 1
+    finally:
+        engine.close()
