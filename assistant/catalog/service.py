@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -77,7 +78,7 @@ class CatalogService:
 
     # -- reading -----------------------------------------------------------------------------------
 
-    def query(self, flt: ResourceFilter) -> Select[tuple[Resource]]:
+    def query(self, flt: ResourceFilter) -> Select[Resource]:
         query = select(Resource)
         if flt.area:
             query = query.where(
@@ -108,6 +109,7 @@ class CatalogService:
             )
         return query
 
+    # below, builtins.list: inside the class `list` is this method
     def list(self, flt: ResourceFilter) -> tuple[list[dict[str, Any]], int]:
         with self.db.session() as session:
             query = self.query(flt)
@@ -115,7 +117,7 @@ class CatalogService:
             rows = session.scalars(query.order_by(Resource.id).offset(flt.offset).limit(flt.limit))
             return [resource_dict(r) for r in rows], total
 
-    def all(self) -> list[dict[str, Any]]:
+    def all(self) -> builtins.list[dict[str, Any]]:
         with self.db.session() as session:
             return [resource_dict(r) for r in session.scalars(select(Resource).order_by(Resource.id))]
 
@@ -138,7 +140,7 @@ class CatalogService:
         with self.db.session() as session:
             return session.scalar(select(func.count()).select_from(Resource)) or 0
 
-    def changes(self, resource_id: str, limit: int = 500) -> list[ResourceChange]:
+    def changes(self, resource_id: str, limit: int = 500) -> builtins.list[ResourceChange]:
         with self.db.session() as session:
             if session.get(Resource, resource_id) is None:
                 raise NotFound(f"资源 {resource_id} 不存在")
@@ -160,7 +162,7 @@ class CatalogService:
         action: str,
         old: dict[str, Any],
         new: dict[str, Any],
-    ) -> list[str]:
+    ) -> builtins.list[str]:
         changed = []
         for field, value in new.items():
             before = old.get(field)
@@ -325,11 +327,11 @@ class CatalogService:
 
     def import_resources(
         self,
-        rows: list[ResourceData],
+        rows: builtins.list[ResourceData],
         user: User | None = None,
         reason: str = "import",
-        parse_errors: list[RowError] | None = None,
-        row_numbers: list[int] | None = None,
+        parse_errors: builtins.list[RowError] | None = None,
+        row_numbers: builtins.list[int] | None = None,
     ) -> ImportReport:
         """All rows or none: any row error (including scope) rejects the whole file."""
         errors = list(parse_errors or [])

@@ -13,12 +13,14 @@ from assistant.app.container import Container
 from assistant.catalog.io import (
     FORMATS,
     CatalogFileError,
+    ParsedRow,
     detect_format,
     export_bytes,
     format_errors,
     parse_bytes,
     validate_rows,
 )
+from assistant.catalog.schemas import ResourceData, RowError
 from assistant.cli.eval import eval_command
 from assistant.cli.matching import index_app, match_command
 from assistant.cli.plan import plan_command
@@ -73,7 +75,9 @@ def serve(
     uvicorn.run("assistant.app.asgi:app", host=host, port=port, workers=workers)
 
 
-def _read_catalog_file(path: Path, fmt: str | None) -> tuple[list, list]:  # type: ignore[type-arg]
+def _read_catalog_file(
+    path: Path, fmt: str | None
+) -> tuple[list[ParsedRow], list[ResourceData], list[RowError]]:
     if not path.exists():
         fail(f"文件不存在：{path}", 2)
     try:
@@ -81,7 +85,8 @@ def _read_catalog_file(path: Path, fmt: str | None) -> tuple[list, list]:  # typ
     except CatalogFileError as exc:
         fail(f"{path}：{exc}", 2)
         raise
-    return rows, *validate_rows(rows)  # type: ignore[return-value]
+    valid, errors = validate_rows(rows)
+    return rows, valid, errors
 
 
 @catalog_app.command("validate")

@@ -114,7 +114,9 @@ class MatchingEngine:
             classifier_floor=settings.classifier_floor,
             classifier_weight=settings.classifier_weight,
             polarity=train_polarity(
-                settings.catalog_dir / "need_exemplars.yaml", self.rules, cache_dir=settings.data_dir / "models"
+                settings.catalog_dir / "need_exemplars.yaml",
+                self.rules,
+                cache_dir=settings.data_dir / "models",
             ),
             denial_threshold=settings.denial_threshold,
         )
@@ -369,10 +371,8 @@ class MatchingEngine:
                 masks[key] = self._without_primary(self._mask(need.person, request.county), denied)
             mask = masks[key]
             rows = self._rank(need, queries[i], mask, None if dense is None else dense[i], config, places)
-            matches = [
-                self._as_match(row, need, request.county, score) for row, score in rows[: request.top_k]
-            ]
-            matches = [m for m in matches if m is not None]
+            found = (self._as_match(row, need, request.county, score) for row, score in rows[: request.top_k])
+            matches = [m for m in found if m is not None]
             if matches:
                 result.needs.append(NeedMatches(need=need, matches=matches))
             else:

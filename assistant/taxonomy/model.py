@@ -76,7 +76,7 @@ class Taxonomy:
 def _tuple(values: object) -> tuple[str, ...]:
     if not values:
         return ()
-    return tuple(str(v) for v in values)  # type: ignore[union-attr]
+    return tuple(str(v) for v in values)  # type: ignore[attr-defined]
 
 
 def load_taxonomy(path: Path) -> Taxonomy:
