@@ -29,7 +29,8 @@ PLAN_STATUS_LABELS: dict[str, str] = {
     "superseded": "已被新方案取代",
     "withdrawn": "已撤回（个案结案）",
 }
-OPEN_PLAN_STATUSES = ("draft", "edited")
+OPEN_PLAN_STATUSES = ("draft", "edited")  # still editable: can be changed, confirmed or rejected
+CURRENT_PLAN_STATUSES = (*OPEN_PLAN_STATUSES, "confirmed")  # the plan a case is working from
 
 CLOSE_REASONS: dict[str, str] = {
     "services_completed": "服务完成",

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from assistant.auth.models import User
 from assistant.cases.plan_checks import household, ineligibility_reasons
-from assistant.cases.schemas import CaseOut, PlanEdit, PlanOut
+from assistant.cases.schemas import CURRENT_PLAN_STATUSES, OPEN_PLAN_STATUSES, CaseOut, PlanEdit, PlanOut
 from assistant.catalog.service import CatalogService, ResourceFilter
 from assistant.chat.intents import WISH_LABELS
 from assistant.errors import DomainError
@@ -23,8 +23,8 @@ from assistant.planning.schemas import PlanItem
 from assistant.taxonomy import get_taxonomy
 from assistant.taxonomy.model import CITYWIDE
 
-OPEN_PLAN = ("draft", "edited", "confirmed")
-EDITABLE_PLAN = ("draft", "edited")
+OPEN_PLAN = CURRENT_PLAN_STATUSES
+EDITABLE_PLAN = OPEN_PLAN_STATUSES
 WEEKEND_OPEN = re.compile(
     r"周六|周日|周末|星期六|星期日|星期天|每天|每日|全年|无休|365|7\s*天|七天|节假日|全天候|随叫随到"
 )
