@@ -21,10 +21,9 @@ pytestmark = pytest.mark.integration
 
 CASES = Path(__file__).resolve().parent.parent / "eval" / "cases.jsonl"
 CONFIG = "hybrid"
-# Just under or over the tuned dev figures. Dev grew from 185 to 565 cases on 2026-11-29 (session 2), with
-# writers who never saw the rules and a set built to stress implied needs, so the floor moved down with it
-# (measured then: recall@5 0.887, absent-category FP 0.075).
-RECALL_AT_5_FLOOR = 0.86
+# Just under or over the tuned dev figures. Dev grew to 965 cases on 2026-12-03 (session 3: five more writers who
+# never saw the rules, exemplars or cases); measured then: recall@5 0.915, absent-category FP 0.087.
+RECALL_AT_5_FLOOR = 0.89
 ABSENT_FP_CEILING = 0.10
 
 
