@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import sklearn
 import yaml
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -88,7 +90,8 @@ class ClauseClassifier:
         """(clauses, classes) probabilities; column order is ``self.classes``."""
         if not clauses:
             return np.zeros((0, len(self.classes)))
-        return np.asarray(self.model.predict_proba(self.vectorizer.transform(clauses)))
+        scores = _features(self.vectorizer, clauses) @ self.model.coef_.T + self.model.intercept_
+        return _softmax(np.asarray(scores))
 
     def predict(self, clauses: list[str], threshold: float) -> list[tuple[str, float] | None]:
         """The best non-``none`` category per clause when its probability reaches ``threshold``."""
@@ -151,8 +154,25 @@ class PolarityClassifier:
     def met_probability(self, masked: list[str]) -> np.ndarray:
         if not masked:
             return np.zeros(0)
-        column = list(self.model.classes_).index(MET)
-        return np.asarray(self.model.predict_proba(self.vectorizer.transform(masked)))[:, column]
+        decision = (
+            np.asarray(_features(self.vectorizer, masked) @ self.model.coef_.T).ravel()
+            + self.model.intercept_[0]
+        )
+        positive = 1.0 / (1.0 + np.exp(-decision))  # probability of classes_[1]
+        return positive if self.model.classes_[1] == MET else 1.0 - positive
+
+
+# Called once or twice per assessment on a few short clauses: scikit-learn's per-call input validation costs more
+# than the arithmetic, so the fitted weights are applied directly (a test holds this equal to predict_proba).
+def _features(vectorizer: TfidfVectorizer, texts: list[str]) -> Any:
+    with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
+        return vectorizer.transform(texts)
+
+
+def _softmax(scores: np.ndarray) -> np.ndarray:
+    scores = scores - scores.max(axis=1, keepdims=True)
+    np.exp(scores, out=scores)
+    return scores / scores.sum(axis=1, keepdims=True)
 
 
 def exemplar_files(exemplars_path: Path) -> list[Path]:

@@ -77,3 +77,24 @@ def test_engine_uses_the_configured_c_and_keeps_its_models_in_the_data_dir(  # t
         assert len(list(models.glob("polarity-*.joblib"))) == 1
     finally:
         engine.close()
+
+
+def test_fast_probabilities_equal_scikit_learns() -> None:
+    from assistant.config import Settings
+    from assistant.matching.classifier import MET
+    from assistant.matching.needs import Rules, train_polarity
+
+    settings, taxonomy = Settings(), get_taxonomy()
+    texts = ["一个人做不了饭", "家里很干净", "想找份工作", "饭菜衣服都□了", "老伴讲她夜里冇睡过一个整觉", ""]
+    clf = ClauseClassifier.train(settings.catalog_dir / "need_exemplars.yaml", taxonomy)
+    assert clf is not None
+    expected = clf.model.predict_proba(clf.vectorizer.transform(texts))
+    assert clf.probabilities(texts) == pytest.approx(expected, abs=1e-12)
+    polarity = train_polarity(
+        settings.catalog_dir / "need_exemplars.yaml",
+        Rules.load(settings.catalog_dir / "need_cues.yaml", taxonomy),
+    )
+    assert polarity is not None
+    met = list(polarity.model.classes_).index(MET)
+    expected_met = polarity.model.predict_proba(polarity.vectorizer.transform(texts))[:, met]
+    assert polarity.met_probability(texts) == pytest.approx(expected_met, abs=1e-12)
