@@ -23,8 +23,6 @@ from assistant.planning.schemas import PlanItem
 from assistant.taxonomy import get_taxonomy
 from assistant.taxonomy.model import CITYWIDE
 
-OPEN_PLAN = CURRENT_PLAN_STATUSES
-EDITABLE_PLAN = OPEN_PLAN_STATUSES
 WEEKEND_OPEN = re.compile(
     r"周六|周日|周末|星期六|星期日|星期天|每天|每日|全年|无休|365|7\s*天|七天|节假日|全天候|随叫随到"
 )
@@ -101,7 +99,7 @@ class CaseTools:
 
     def reload(self) -> None:
         self.case = self.cases.get_case(self.case_id, self.user)
-        current = [p for p in self.case.plans if p.status in OPEN_PLAN]
+        current = [p for p in self.case.plans if p.status in CURRENT_PLAN_STATUSES]
         self.plan = self.cases.get_plan(current[-1].id, self.user) if current else None
 
     @property
@@ -316,7 +314,7 @@ class CaseTools:
             lines.append(f"   {self._facts(resource, places)}")
         if "near" in wishes and not places:
             lines.append("（评估中未写明住址所在的镇/街道，已优先列出本区县的资源；补充住址后可更准确。）")
-        if self.plan and self.plan.status in EDITABLE_PLAN:
+        if self.plan and self.plan.status in OPEN_PLAN_STATUSES:
             verb = "换成第一个" if current else "加上第一个"
             lines.append(f"如需采用，可以说“{verb}”。")
         ids = [r["id"] for r in chosen]
@@ -340,7 +338,7 @@ class CaseTools:
     def _editable(self) -> str | None:
         if not self.plan:
             return "该个案还没有服务方案，请先生成方案。"
-        if self.plan.status not in EDITABLE_PLAN:
+        if self.plan.status not in OPEN_PLAN_STATUSES:
             return f"方案第 {self.plan.version} 版已{self.plan.status_label}，不能在对话中修改；如需调整，请重新生成方案。"
         return None
 

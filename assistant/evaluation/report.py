@@ -177,7 +177,8 @@ def _worst_section(run: EvalRun, metrics: dict[str, Any]) -> list[str]:
     cases = {c.id: c for c in run.cases}
     results = run.results[best]
     # Test texts stay out of the report: reading test failures invites tuning on test. Only how many.
-    held_out = [s for s in worst_cases(scores, len(scores)) if cases[s.case_id].split == "test"]
+    test = [s for s in scores if cases[s.case_id].split == "test"]
+    held_out = worst_cases(test, len(test))
     worst = worst_cases([s for s in scores if cases[s.case_id].split != "test"], WORST_CASES)
     lines = [f"## 最差用例（{best}）", ""]
     if held_out:
@@ -188,7 +189,10 @@ def _worst_section(run: EvalRun, metrics: dict[str, Any]) -> list[str]:
         ]
     if not worst:
         return [*lines, "开发集用例都找全了期望类别，没有误报和资格违规。", ""]
-    lines += ["开发集（dev）用例，按资格违规、recall@5、排除误报排序；评估文本已脱敏；每个需求列出前 3 个资源。", ""]
+    lines += [
+        "开发集（dev）用例，按资格违规、recall@5、排除误报排序；评估文本已脱敏；每个需求列出前 3 个资源。",
+        "",
+    ]
     for score in worst:
         case = cases[score.case_id]
         result = results[score.case_id]

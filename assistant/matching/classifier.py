@@ -48,9 +48,7 @@ class ClauseClassifier:
             phrasings = [
                 f"{code}:{text}" for code, cat in taxonomy.categories.items() for text in cat.phrasings
             ]
-            disk_key = content_key(
-                [*(p.read_bytes() for p in exemplar_files(exemplars_path)), "\n".join(phrasings), repr(c)]
-            )
+            disk_key = content_key([*exemplar_contents(exemplars_path), "\n".join(phrasings), repr(c)])
             _TRAINED[key] = load_or_fit(
                 cache_dir, "clause-classifier", disk_key, lambda: cls._fit(exemplars_path, taxonomy, c)
             )
@@ -178,6 +176,11 @@ def _softmax(scores: np.ndarray) -> np.ndarray:
 def exemplar_files(exemplars_path: Path) -> list[Path]:
     """``need_exemplars.yaml`` and its siblings (``need_exemplars_dev.yaml`` …), in a stable order."""
     return sorted(exemplars_path.parent.glob(f"{exemplars_path.stem}*.yaml"))
+
+
+def exemplar_contents(exemplars_path: Path) -> list[bytes]:
+    """The bytes of every exemplar file: what a model kept on disk is keyed on (``model_cache``)."""
+    return [p.read_bytes() for p in exemplar_files(exemplars_path)]
 
 
 def exemplar_stamps(exemplars_path: Path) -> tuple[tuple[str, int], ...]:

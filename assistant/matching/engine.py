@@ -102,22 +102,14 @@ class MatchingEngine:
             **{a: v.label for a, v in taxonomy.areas.items()},
         }
         self.rules = Rules.load(settings.catalog_dir / "need_cues.yaml", taxonomy)
+        exemplars, models = settings.catalog_dir / "need_exemplars.yaml", settings.data_dir / "models"
         self.rule_extractor = RuleNeedExtractor(
             taxonomy,
             self.rules,
-            classifier=ClauseClassifier.train(
-                settings.catalog_dir / "need_exemplars.yaml",
-                taxonomy,
-                c=settings.classifier_c,
-                cache_dir=settings.data_dir / "models",
-            ),
+            classifier=ClauseClassifier.train(exemplars, taxonomy, c=settings.classifier_c, cache_dir=models),
             classifier_floor=settings.classifier_floor,
             classifier_weight=settings.classifier_weight,
-            polarity=train_polarity(
-                settings.catalog_dir / "need_exemplars.yaml",
-                self.rules,
-                cache_dir=settings.data_dir / "models",
-            ),
+            polarity=train_polarity(exemplars, self.rules, cache_dir=models),
             denial_threshold=settings.denial_threshold,
         )
         self.extractor: NeedExtractor = extractor or self.rule_extractor

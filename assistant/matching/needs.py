@@ -24,6 +24,7 @@ from assistant.matching.classifier import (
     NONE,
     ClauseClassifier,
     PolarityClassifier,
+    exemplar_contents,
     exemplar_files,
     exemplar_stamps,
 )
@@ -106,6 +107,19 @@ class Cue:
     clause: int = 0  # index of the clause in the sentence
 
 
+@dataclass(frozen=True)
+class Denials:
+    """Denial patterns and their union: most texts match none of them, and one search of the union says so."""
+
+    patterns: tuple[re.Pattern[str], ...]
+    union: re.Pattern[str]
+
+    @classmethod
+    def of(cls, patterns: Sequence[re.Pattern[str]]) -> Denials:
+        union = "|".join(f"(?:{p.pattern})" for p in patterns) or r"(?!)"
+        return cls(tuple(patterns), re.compile(union))
+
+
 @dataclass
 class Rules:
     """The editable rule file (``catalog/need_cues.yaml``), compiled."""
@@ -113,24 +127,23 @@ class Rules:
     cues: dict[str, list[re.Pattern[str]]]
     keywords: dict[str, list[str]]
     weak: dict[str, set[str]]
-    negations_before: list[re.Pattern[str]]
-    negations_after: list[re.Pattern[str]]
+    negations_before: Denials
+    negations_after: Denials
     contrast: re.Pattern[str]
     need_signals: re.Pattern[str]
     context: list[re.Pattern[str]] = field(default_factory=list)
     # Categories whose premise is that someone already cares (a carer's relief): a provider ("由老伴照顾",
-    # "女儿管着") does not deny them; only the plain denials (the patterns below without providers) do.
+    # "女儿管着") does not deny them; only the plain denials (the negations without providers) do.
     premise_categories: set[str] = field(default_factory=set)
-    plain_negations_before: list[re.Pattern[str]] = field(default_factory=list)
-    plain_negations_after: list[re.Pattern[str]] = field(default_factory=list)
-    source: tuple[str, int] = (
-        "",
-        0,
-    )  # the rule file and its mtime: what models trained with these rules key on
+    plain_negations_before: Denials = field(default_factory=lambda: Denials.of([]))
+    plain_negations_after: Denials = field(default_factory=lambda: Denials.of([]))
+    # A hash of the rule file and the taxonomy words it is read with: what models fitted with these rules key on.
+    fingerprint: str = ""
 
     @classmethod
     def load(cls, path: Path, taxonomy: Taxonomy) -> Rules:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
+        text = path.read_text(encoding="utf-8") if path.exists() else ""
+        raw = yaml.safe_load(text) or {}
         lexicon = {f"<{name}>": str(words) for name, words in (raw.get("lexicon") or {}).items()}
 
         def compile_(pattern: str, suffix: str = "") -> re.Pattern[str]:
@@ -149,24 +162,34 @@ class Rules:
             for code, c in taxonomy.categories.items()
         }
 
-        def plain(patterns: list[str]) -> list[str]:
-            return [p for p in patterns if "<providers>" not in p and not p.startswith("由")]
+        def denials(key: str, suffix: str = "") -> tuple[Denials, Denials]:
+            """All of a negation list, and its plain part (no providers: not "由老伴照顾", "女儿管着")."""
+            raw_patterns = [str(p) for p in raw.get(key, [])]
+            compiled = [compile_(p, suffix) for p in raw_patterns]
+            plain = [
+                c
+                for p, c in zip(raw_patterns, compiled, strict=True)
+                if "<providers>" not in p and not p.startswith("由")
+            ]
+            return Denials.of(compiled), Denials.of(plain)
 
-        before = list(raw.get("negations_before", []))
-        after = list(raw.get("negations_after", []))
+        before, plain_before = denials("negations_before", "$")
+        after, plain_after = denials("negations_after")
         return cls(
             cues=cues,
             keywords=keywords,
             weak=weak,
-            negations_before=[compile_(p, "$") for p in before],
-            negations_after=[compile_(p) for p in after],
+            negations_before=before,
+            negations_after=after,
             premise_categories=set(raw.get("premise_categories", [])) & set(taxonomy.categories),
-            plain_negations_before=[compile_(p, "$") for p in plain(before)],
-            plain_negations_after=[compile_(p) for p in plain(after)],
+            plain_negations_before=plain_before,
+            plain_negations_after=plain_after,
             contrast=re.compile("|".join(raw.get("contrast", ["但是?"]))),
             need_signals=re.compile("|".join(raw.get("need_signals", ["困难"]))),
             context=[compile_(p) for p in raw.get("context", [])],
-            source=(str(path), path.stat().st_mtime_ns if path.exists() else 0),
+            fingerprint=content_key(
+                [text, repr(sorted(keywords.items())), repr(sorted((k, sorted(v)) for k, v in weak.items()))]
+            ),
         )
 
 
@@ -228,24 +251,12 @@ def _segment_bounds(text: str, start: int, end: int, position: int, rules: Rules
     return start, end
 
 
-_UNIONS: dict[int, tuple[list[re.Pattern[str]], re.Pattern[str]]] = {}
-
-
-def _union(patterns: list[re.Pattern[str]]) -> re.Pattern[str]:
-    """One regex matching where any of ``patterns`` matches: most texts match none, and one search says so."""
-    entry = _UNIONS.get(id(patterns))
-    if entry is None or entry[0] is not patterns:
-        union = re.compile("|".join(f"(?:{p.pattern})" for p in patterns) or r"(?!)")
-        entry = _UNIONS[id(patterns)] = (patterns, union)
-    return entry[1]
-
-
-def _denies(patterns: list[re.Pattern[str]], text: str) -> bool:
+def _denies(denials: Denials, text: str) -> bool:
     """A denial pattern matches and is not part of a request or a supposition: "希望有人上门帮忙",
     "医生说要坚持做康复" and "或者有人上门指导" ask, "有人上门" and "医生每月上门" tell."""
-    if not _union(patterns).search(text):
+    if not denials.union.search(text):
         return False
-    for pattern in patterns:
+    for pattern in denials.patterns:
         for m in pattern.finditer(text):
             asked = (
                 REQUEST_RE.search(text[max(0, m.start() - 4) : m.start()])
@@ -268,7 +279,7 @@ def _is_negation_only(clause: str, rules: Rules) -> bool:
     if rules.contrast.search(clause) or not _denies(rules.negations_after, clause):
         return False
     rest = clause
-    for pattern in rules.negations_after:
+    for pattern in rules.negations_after.patterns:
         rest = pattern.sub("", rest)
     return not rules.need_signals.search(rest.replace("不需要", "").replace("不用", ""))
 
@@ -515,14 +526,8 @@ def train_polarity(
     files = exemplar_stamps(exemplars_path)
     if not files:
         return None
-    key = (files, rules.source)  # each engine loads its own Rules: key on the file, not the object
-    rule_file = Path(rules.source[0])
-    disk_key = content_key(
-        [
-            *(p.read_bytes() for p in exemplar_files(exemplars_path)),
-            rule_file.read_bytes() if rule_file.is_file() else b"",
-        ]
-    )
+    key = (files, rules.fingerprint)  # each engine loads its own Rules: key on their content, not the object
+    disk_key = content_key([*exemplar_contents(exemplars_path), rules.fingerprint])
     return PolarityClassifier.train(key, lambda: polarity_rows(exemplars_path, rules), cache_dir, disk_key)
 
 

@@ -98,3 +98,29 @@ def test_fast_probabilities_equal_scikit_learns() -> None:
     met = list(polarity.model.classes_).index(MET)
     expected_met = polarity.model.predict_proba(polarity.vectorizer.transform(texts))[:, met]
     assert polarity.met_probability(texts) == pytest.approx(expected_met, abs=1e-12)
+
+
+def test_rules_fingerprint_follows_the_rule_file_and_the_taxonomy_words(tmp_path: Path) -> None:
+    from assistant.matching.needs import Rules
+    from assistant.taxonomy.model import load_taxonomy
+
+    taxonomy = get_taxonomy()
+    rules = Rules.load(CATALOG / "need_cues.yaml", taxonomy)
+    assert rules.fingerprint == Rules.load(CATALOG / "need_cues.yaml", taxonomy).fingerprint
+
+    edited_rules = tmp_path / "need_cues.yaml"
+    edited_rules.write_text(
+        (CATALOG / "need_cues.yaml").read_text(encoding="utf-8") + "\n# 改\n", encoding="utf-8"
+    )
+    assert Rules.load(edited_rules, taxonomy).fingerprint != rules.fingerprint
+
+    # the polarity model finds its cues with the taxonomy's keywords too: a new keyword is a new model
+    text = (CATALOG / "taxonomy.yaml").read_text(encoding="utf-8")
+    edited_taxonomy = tmp_path / "taxonomy.yaml"
+    edited_taxonomy.write_text(
+        text.replace("keywords: [助餐,", "keywords: [助餐, 管饭,", 1), encoding="utf-8"
+    )
+    assert (
+        Rules.load(CATALOG / "need_cues.yaml", load_taxonomy(edited_taxonomy)).fingerprint
+        != rules.fingerprint
+    )
