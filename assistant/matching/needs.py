@@ -105,6 +105,7 @@ class Cue:
     text: str
     negated: bool = False
     clause: int = 0  # index of the clause in the sentence
+    inferred: bool = False  # from the classifier or a group, not a word of the text: never overrides a denial
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,8 @@ class Rules:
     # Categories whose premise is that someone already cares (a carer's relief): a provider ("由老伴照顾",
     # "女儿管着") does not deny them; only the plain denials (the negations without providers) do.
     premise_categories: set[str] = field(default_factory=set)
+    # Needs a target group implies by itself (a family carer → a carer's relief), unless the text denies them.
+    group_needs: dict[str, list[str]] = field(default_factory=dict)
     plain_negations_before: Denials = field(default_factory=lambda: Denials.of([]))
     plain_negations_after: Denials = field(default_factory=lambda: Denials.of([]))
     # A hash of the rule file and the taxonomy words it is read with: what models fitted with these rules key on.
@@ -182,6 +185,10 @@ class Rules:
             negations_before=before,
             negations_after=after,
             premise_categories=set(raw.get("premise_categories", [])) & set(taxonomy.categories),
+            group_needs={
+                str(group): [c for c in categories or [] if c in taxonomy.categories]
+                for group, categories in (raw.get("group_needs") or {}).items()
+            },
             plain_negations_before=plain_before,
             plain_negations_after=plain_after,
             contrast=re.compile("|".join(raw.get("contrast", ["但是?"]))),
@@ -371,8 +378,49 @@ class RuleNeedExtractor:
                 if is_child(person.age, person.groups):  # a child left alone needs supervision, not a visitor
                     category = FOR_CHILDREN.get(category, category)
                 hits.setdefault((category, person.relation), []).append((clause, cue))
+        self._group_hints(hits, request, members, found, probabilities)
         needs = self._needs_from_hits(hits, request, members)
         return needs, denied - asked
+
+    def _group_hints(
+        self,
+        hits: dict[tuple[str, str], list[tuple[Clause, Cue]]],
+        request: MatchRequest,
+        members: list[Member],
+        found: list[tuple[list[Clause], list[Cue]]],
+        probabilities: list[np.ndarray | None],
+    ) -> None:
+        """Evidence from the structured groups (``group_needs``): a family carer needs relief even when the text
+        only tells of the person cared for. Weighs as one cue; a denial in the text still wins, as for any
+        inferred cue (``_needs_from_hits``). The need is told by the clause the classifier finds closest."""
+        people = [_applicant(request), *(_person(m) for m in members)]
+        for person in people:
+            for group in person.groups:
+                for category in self.rules.group_needs.get(group, []):
+                    key = next((k for k in hits if k[0] == category), (category, person.relation))
+                    clause = self._closest_clause(category, found, probabilities)
+                    label = self.taxonomy.group_label(group)
+                    hits.setdefault(key, []).append(
+                        (clause, Cue(category, 0, 0, 1.0, f"身份：{label}", inferred=True))
+                    )
+
+    def _closest_clause(
+        self,
+        category: str,
+        found: list[tuple[list[Clause], list[Cue]]],
+        probabilities: list[np.ndarray | None],
+    ) -> Clause:
+        """The clause of the text most like ``category`` by the classifier (else the first clause)."""
+        best: tuple[float, Clause] | None = None
+        column = self.classifier.classes.index(category) if self.classifier else -1
+        for (clauses, _), rows in zip(found, probabilities, strict=True):
+            for i, clause in enumerate(clauses):
+                p = float(rows[i][column]) if rows is not None and column >= 0 else 0.0
+                if best is None or p > best[0]:
+                    best = (p, clause)
+        if best is None:
+            return Clause(text="", sentence=0)
+        return best[1]
 
     def _learned_denials(self, sentences: list[str], found: list[tuple[list[Clause], list[Cue]]]) -> None:
         """Negate the cues the polarity model reads as met or refused, in clauses that signal no need.
@@ -432,6 +480,7 @@ class RuleNeedExtractor:
                         p * self.classifier_weight,
                         f"≈{clause.text}",
                         clause=i,
+                        inferred=True,
                     )
                 )
         return extra
@@ -452,12 +501,14 @@ class RuleNeedExtractor:
                 live = [
                     (cl, cue)
                     for cl, cue in live
-                    if self.rules.need_signals.search(cl.text) and not cue.text.startswith("≈")
+                    if self.rules.need_signals.search(cl.text) and not cue.inferred
                 ]
                 weight = sum(cue.weight for _, cue in live)
             if not live or weight < self.min_weight:
                 continue
-            texts = list(dict.fromkeys(cl.text for cl, _ in live))
+            texts = list(dict.fromkeys(cl.text for cl, _ in live if cl.text)) or [
+                self.taxonomy.category_label(category)
+            ]
             person = self._person_by_relation(relation, request, members)
             order = min(clauses_index(cl, request.text) for cl, _ in live)
             needs.append(

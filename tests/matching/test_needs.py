@@ -161,3 +161,20 @@ def test_polarity_model_is_trained_once_per_rule_file(extractor: RuleNeedExtract
     assert train_polarity(CATALOG / "need_exemplars.yaml", again) is train_polarity(
         CATALOG / "need_exemplars.yaml", extractor.rules
     )
+
+
+def test_a_family_carer_needs_relief_unless_the_text_rules_it_out(extractor: RuleNeedExtractor) -> None:
+    text = "母亲55岁，儿子30岁重度脑瘫，吃喝拉撒都在床上，十几年都是她一个人弄。"
+    request = MatchRequest(text=text, county="420222", groups=["caregiver"], age=55)
+    needs = {need.category: need for need in extractor.extract(request)}
+    assert "respite_care" in needs, "the carer group implies a carer's relief"
+    relief = needs["respite_care"]
+    assert "身份：家庭照护者" in relief.cues
+    assert relief.text and relief.text in text, "told by a clause of the assessment"
+    assert "respite_care" not in categories(extractor, text), (
+        "without the group the text alone does not say it"
+    )
+
+    refused = text + "她说不想把儿子送出去托养，自己照顾惯了。"
+    assert "respite_care" not in categories(extractor, refused, groups=["caregiver"], age=55)
+    assert "respite_care" not in categories(extractor, text + "不需要喘息服务。", groups=["caregiver"])
