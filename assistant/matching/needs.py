@@ -46,6 +46,7 @@ NEGATED_REQUEST_RE = re.compile(
     r"(不|无|没有?|冇|暂不|别)(额外|其他|特别|什么)?(需要?|想要?|要求?|需求|用|必)|无需"
 )
 # An alternative or a wish, not a fact: "或者有人上门指导", "哪怕一周有一天有人帮着带", "要是有人送饭就好了".
+REFUSED_ASK_RE = re.compile(r"(不|没|冇|无|未)$")  # before a cue that itself asks ("需要人照顾")
 HYPOTHETICAL_RE = re.compile(r"或者|或是|哪怕|即使|就算|要是|如果|假如|最好|若能|若有")
 # A provision said not to hold ("邻居不是每回都有空", "并不是天天有人送"): a need, not a denial.
 UNRELIABLE_RE = re.compile(r"不是|并不|并非|未必|不一定|不总|不能保证|保证不了")
@@ -55,6 +56,9 @@ LIST_JOINER = re.compile(r"[、和及与跟/]?")
 AGE_RE = re.compile(r"(\d{1,3})\s*(?:周)?岁")
 WEAK = 0.45  # a situational word alone ("独居") is not a need …
 SIGNAL_BONUS = 0.3  # … unless its clause also signals one ("困难", "需要", "没人" …)
+# Two neighbouring clauses read together (see RuleNeedExtractor._classifier_cues); tuned leave-one-writer-out.
+PAIR_FLOOR = 0.4
+PAIR_WEIGHT = 1.5
 
 CHILD_CATEGORIES = {"child_care", "tutoring"}
 CHILD_GROUPS = {"orphan", "de_facto_orphan", "left_behind_child", "child_in_difficulty"}
@@ -94,6 +98,14 @@ class Clause:
     sentence: int
     start: int = 0  # offset in the sentence
     end: int = 0
+
+
+@dataclass
+class SentenceRows:
+    """Classifier probabilities of a sentence: one row per clause, one per pair of neighbouring clauses."""
+
+    clauses: np.ndarray
+    pairs: np.ndarray
 
 
 @dataclass
@@ -307,7 +319,11 @@ def sentence_cues(sentence: str, index: int, rules: Rules) -> tuple[list[Clause]
         premise = cue.category in rules.premise_categories
         negations_before = rules.plain_negations_before if premise else rules.negations_before
         negations_after = rules.plain_negations_after if premise else rules.negations_after
-        if _denies(negations_before, before[-16:]) or _denies(negations_after, after):
+        if (
+            _denies(negations_before, before[-16:])
+            or _denies(negations_after, after)
+            or (REFUSED_ASK_RE.search(before[-2:]) and ASK_RE.match(sentence, cue.start))  # "不需要人照顾"
+        ):
             cue.negated = True
         if rules.need_signals.search(sentence[clause.start : clause.end]):
             cue.weight += SIGNAL_BONUS
@@ -388,7 +404,7 @@ class RuleNeedExtractor:
         request: MatchRequest,
         members: list[Member],
         found: list[tuple[list[Clause], list[Cue]]],
-        probabilities: list[np.ndarray | None],
+        probabilities: list[SentenceRows | None],
     ) -> None:
         """Evidence from the structured groups (``group_needs``): a family carer needs relief even when the text
         only tells of the person cared for. Weighs as one cue; a denial in the text still wins, as for any
@@ -408,14 +424,14 @@ class RuleNeedExtractor:
         self,
         category: str,
         found: list[tuple[list[Clause], list[Cue]]],
-        probabilities: list[np.ndarray | None],
+        probabilities: list[SentenceRows | None],
     ) -> Clause:
         """The clause of the text most like ``category`` by the classifier (else the first clause)."""
         best: tuple[float, Clause] | None = None
         column = self.classifier.classes.index(category) if self.classifier else -1
         for (clauses, _), rows in zip(found, probabilities, strict=True):
             for i, clause in enumerate(clauses):
-                p = float(rows[i][column]) if rows is not None and column >= 0 else 0.0
+                p = float(rows.clauses[i][column]) if rows is not None and column >= 0 else 0.0
                 if best is None or p > best[0]:
                     best = (p, clause)
         if best is None:
@@ -442,35 +458,51 @@ class RuleNeedExtractor:
             if p >= self.denial_threshold and not self.rules.need_signals.search(clause.text):
                 cue.negated = True
 
-    def _clause_probabilities(self, sentences: list[list[Clause]]) -> list[np.ndarray | None]:
-        """Classifier probabilities of every clause, in one call, split back per sentence."""
-        texts = [clause.text for clauses in sentences for clause in clauses]
+    def _clause_probabilities(self, sentences: list[list[Clause]]) -> list[SentenceRows | None]:
+        """Classifier probabilities of every clause and every pair of neighbouring clauses, in one call, split
+        back per sentence."""
+        texts: list[str] = []
+        for clauses in sentences:
+            texts.extend(clause.text for clause in clauses)
+            texts.extend(f"{a.text}，{b.text}" for a, b in itertools.pairwise(clauses))
         if self.classifier is None or not texts:
             return [None] * len(sentences)
         rows = self.classifier.probabilities(texts)
-        out: list[np.ndarray | None] = []
+        out: list[SentenceRows | None] = []
         start = 0
         for clauses in sentences:
-            out.append(rows[start : start + len(clauses)])
-            start += len(clauses)
+            middle = start + len(clauses)
+            end = middle + max(0, len(clauses) - 1)
+            out.append(SentenceRows(rows[start:middle], rows[middle:end]))
+            start = end
         return out
 
-    def _classifier_cues(self, clauses: list[Clause], cues: list[Cue], rows: np.ndarray | None) -> list[Cue]:
-        """Evidence from the clause classifier; a clause whose rule cue for the category is negated stays so."""
+    def _classifier_cues(
+        self, clauses: list[Clause], cues: list[Cue], rows: SentenceRows | None
+    ) -> list[Cue]:
+        """Evidence from the clause classifier; a clause whose rule cue for the category is negated stays so.
+
+        A pair of neighbouring clauses read together adds evidence when it says more than either alone
+        ("出门都是她爸背下楼，背不动了"): at ``PAIR_FLOOR`` and above, ``PAIR_WEIGHT`` × p, tied to the first.
+        """
         if self.classifier is None or rows is None or not clauses:
             return []
         extra: list[Cue] = []
         negated = {cue.category for cue in cues if cue.negated}  # denied anywhere in the sentence
-        for i, (clause, row) in enumerate(zip(clauses, rows, strict=True)):
+        pure_negation: list[bool] = []
+        for i, (clause, row) in enumerate(zip(clauses, rows.clauses, strict=True)):
             following = clauses[i + 1].text if i + 1 < len(clauses) else ""
-            pure_negation = _is_negation_only(clause.text, self.rules) or (
-                bool(following)
-                and _speaks_of_previous(following, self.rules)
-                and not any(cue.clause == i + 1 for cue in cues)
+            pure_negation.append(
+                _is_negation_only(clause.text, self.rules)
+                or (
+                    bool(following)
+                    and _speaks_of_previous(following, self.rules)
+                    and not any(cue.clause == i + 1 for cue in cues)
+                )
             )
             for j, code in enumerate(self.classifier.classes):
                 p = float(row[j])
-                if code == NONE or p < self.classifier_floor or code in negated or pure_negation:
+                if code == NONE or p < self.classifier_floor or code in negated or pure_negation[i]:
                     continue
                 extra.append(
                     Cue(
@@ -480,9 +512,30 @@ class RuleNeedExtractor:
                         p * self.classifier_weight,
                         f"≈{clause.text}",
                         clause=i,
-                        inferred=True,
                     )
                 )
+        for i, row in enumerate(rows.pairs):
+            first, second = clauses[i], clauses[i + 1]
+            if _is_negation_only(first.text, self.rules) or _is_negation_only(second.text, self.rules):
+                continue
+            for j, code in enumerate(self.classifier.classes):
+                p = float(row[j])
+                if code == NONE or p < PAIR_FLOOR or code in negated:
+                    continue
+                if p <= max(rows.clauses[i][j], rows.clauses[i + 1][j]):
+                    continue  # says no more than one of its clauses: counted there already
+                extra.append(
+                    Cue(
+                        code,
+                        first.start,
+                        second.end,
+                        p * PAIR_WEIGHT,
+                        f"≈{first.text}，{second.text}",
+                        clause=i,
+                    )
+                )
+        for cue in extra:
+            cue.inferred = True
         return extra
 
     def _needs_from_hits(

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+import assistant.matching.needs as needs_module
 from assistant.config import Settings
 from assistant.matching.classifier import ClauseClassifier
 from assistant.matching.needs import (
@@ -178,3 +179,12 @@ def test_a_family_carer_needs_relief_unless_the_text_rules_it_out(extractor: Rul
     refused = text + "她说不想把儿子送出去托养，自己照顾惯了。"
     assert "respite_care" not in categories(extractor, refused, groups=["caregiver"], age=55)
     assert "respite_care" not in categories(extractor, text + "不需要喘息服务。", groups=["caregiver"])
+
+
+def test_two_clauses_read_together_say_what_neither_says_alone(
+    extractor: RuleNeedExtractor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = "王英镇，五保爹爹83岁，独居山上，冇得人去看。"
+    assert "visiting" in categories(extractor, text, groups=["tekun", "elderly"], age=83)
+    monkeypatch.setattr(needs_module, "PAIR_FLOOR", 2.0)  # pairs off: no single clause says it
+    assert "visiting" not in categories(extractor, text, groups=["tekun", "elderly"], age=83)
