@@ -16,8 +16,14 @@ def test_rules_extract_needs_without_llm_and_llm_wraps_them_when_configured(tmp_
     assert offline.planner.llm is None
     offline.close()
 
-    online = Container(Settings(data_dir=tmp_path / "b", environment="test",
-                                llm_base_url="http://127.0.0.1:9/v1", llm_model="qwen"))
+    online = Container(
+        Settings(
+            data_dir=tmp_path / "b",
+            environment="test",
+            llm_base_url="http://127.0.0.1:9/v1",
+            llm_model="qwen",
+        )
+    )
     extractor = online.matcher.extractor
     assert isinstance(extractor, LLMNeedExtractor)
     assert extractor.fallback is online.matcher.rule_extractor

@@ -364,8 +364,9 @@ class RuleNeedExtractor:
     taxonomy: Taxonomy
     rules: Rules
     classifier: ClauseClassifier | None = None
-    classifier_floor: float = 0.3  # clause probabilities below this add nothing
-    classifier_weight: float = 1.6  # a clause at probability p adds p × weight of evidence
+    # Defaults equal the Settings defaults (ASSISTANT_CLASSIFIER_FLOOR / _WEIGHT), which the engine passes.
+    classifier_floor: float = 0.2  # clause probabilities below this add nothing
+    classifier_weight: float = 2.5  # a clause at probability p adds p × weight of evidence
     min_weight: float = 1.0
     polarity: PolarityClassifier | None = None
     denial_threshold: float = 0.75  # a cue the polarity model calls "met" this surely is negated (1: never)

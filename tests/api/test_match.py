@@ -38,8 +38,15 @@ def test_match_answers_the_contract_shape_with_only_eligible_resources(indexed: 
         assert {"meal_assistance", "home_modification"} <= categories
         for need in result["needs"]:
             for match in need["matches"]:
-                assert set(match) >= {"resource_id", "name", "categories", "service_areas", "target_groups",
-                                      "score", "reasons"}
+                assert set(match) >= {
+                    "resource_id",
+                    "name",
+                    "categories",
+                    "service_areas",
+                    "target_groups",
+                    "score",
+                    "reasons",
+                }
                 stored = indexed.catalog.get(match["resource_id"])
                 assert stored["status"] == "active"
                 assert "420222" in stored["service_areas"] or "420200" in stored["service_areas"]
@@ -62,8 +69,10 @@ def test_cli_match_json_prints_the_contract(indexed: Container, monkeypatch: pyt
     get_settings.cache_clear()
     indexed.close()
     try:
-        result = CliRunner().invoke(app, ["match", "--text", TEXT, "--county", "阳新县", "--group", "elderly",
-                                          "--age", "82", "--json"])
+        result = CliRunner().invoke(
+            app,
+            ["match", "--text", TEXT, "--county", "阳新县", "--group", "elderly", "--age", "82", "--json"],
+        )
     finally:
         get_settings.cache_clear()
     assert result.exit_code == 0, result.output

@@ -17,11 +17,16 @@ def test_seed_catalog_is_valid_large_and_covers_every_category_in_every_county()
     assert len(county_specific) / len(resources) >= 0.70
     taxonomy = get_taxonomy()
     for county in taxonomy.counties:
-        serving = [r for r in resources if r.status == "active" and
-                   (county in r.service_areas or CITYWIDE in r.service_areas)]
+        serving = [
+            r
+            for r in resources
+            if r.status == "active" and (county in r.service_areas or CITYWIDE in r.service_areas)
+        ]
         missing = set(taxonomy.categories) - {c for r in serving for c in r.categories}
         assert not missing, f"{county} lacks {missing}"
     statuses = {r.status for r in resources}
-    assert {"inactive", "temporarily closed", "defunct"} & statuses, "paused resources make eligibility matter"
+    assert {"inactive", "temporarily closed", "defunct"} & statuses, (
+        "paused resources make eligibility matter"
+    )
     assert any(r.capacity.available == 0 for r in resources), "full resources make capacity matter"
     assert len({r.brand for r in resources if r.brand}) >= 6, "each county has its own 一县一品 brand"

@@ -129,13 +129,22 @@ def test_chroma_where_and_the_in_memory_mask_select_the_same_resources(
     _add(container, "old-1", minimum_age=60)
     _add(container, "full-1", capacity={"available": 0, "maximum": 5})
     _add(container, "shut-1", status="temporarily closed")
-    _add(container, "kids-1", categories=["tutoring"], target_groups=["left_behind_child"], minimum_age=6,
-         maximum_age=16)
+    _add(
+        container,
+        "kids-1",
+        categories=["tutoring"],
+        target_groups=["left_behind_child"],
+        minimum_age=6,
+        maximum_age=16,
+    )
     _add(container, "dy-1", service_areas=["420281"])
     index = engine_with_hash.index
     assert index is not None
-    for person in (Person(age=70, groups=["elderly"]), Person(age=9, groups=["left_behind_child"]),
-                   Person(age=None, groups=[])):
+    for person in (
+        Person(age=70, groups=["elderly"]),
+        Person(age=9, groups=["left_behind_child"]),
+        Person(age=None, groups=[]),
+    ):
         where = chroma_where(person, YX)
         found = index.collection.get(where=where)["ids"]
         mask = engine_with_hash._mask(person, YX)

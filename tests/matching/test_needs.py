@@ -188,3 +188,13 @@ def test_two_clauses_read_together_say_what_neither_says_alone(
     assert "visiting" in categories(extractor, text, groups=["tekun", "elderly"], age=83)
     monkeypatch.setattr(needs_module, "PAIR_FLOOR", 2.0)  # pairs off: no single clause says it
     assert "visiting" not in categories(extractor, text, groups=["tekun", "elderly"], age=83)
+
+
+def test_extractor_defaults_are_the_configured_defaults() -> None:
+    """Whoever builds an extractor without Settings gets the tuned figures, not stale ones."""
+    defaults = {name: field.default for name, field in Settings.model_fields.items()}  # not the environment
+    taxonomy = get_taxonomy()
+    bare = RuleNeedExtractor(taxonomy, Rules.load(CATALOG / "need_cues.yaml", taxonomy))
+    assert bare.classifier_floor == defaults["classifier_floor"]
+    assert bare.classifier_weight == defaults["classifier_weight"]
+    assert bare.denial_threshold == defaults["denial_threshold"]
