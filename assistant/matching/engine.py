@@ -147,7 +147,8 @@ class MatchingEngine:
             return VectorIndex.recreate(self.client, self.embedder.identity, self.embedder.dimension)
 
     def sync(self, progress: Progress | None = None) -> IndexReport:
-        """Bring the index level with the store, embedding only what is missing or changed."""
+        """Bring the index level with the store, embedding only what is missing or changed (including what
+        a failed background write left behind in Chroma). Writes synchronously: Chroma is current after."""
         with self._lock:
             if self.index is None:
                 self.index = self._open_index()
@@ -163,6 +164,8 @@ class MatchingEngine:
     def rebuild_index(self, progress: Progress | None = None) -> int:
         """Drop and rebuild the whole index from the store."""
         with self._lock:
+            if self.index is not None:
+                self.index.close()  # the old collection's queued writes land before it is dropped
             self.index = VectorIndex.recreate(self.client, self.embedder.identity, self.embedder.dimension)
             self.snapshot = {r["id"]: r for r in self.catalog.all()}
             self._embed_and_store(list(self.snapshot), progress)
@@ -170,30 +173,47 @@ class MatchingEngine:
             return len(self.snapshot)
 
     def check_index(self, store: dict[str, dict[str, Any]] | None = None) -> IndexReport:
-        """Compare store and index: missing, extra, stale text (re-embed), stale eligibility metadata."""
-        if store is None:
-            store = {r["id"]: r for r in self.catalog.all()}
-        try:
-            index = self.index or VectorIndex(self.client, self.embedder.identity, self.embedder.dimension)
-        except IndexMismatch as exc:
-            return IndexReport(
-                self.embedder.identity, len(store), 0, missing=sorted(store), mismatch=str(exc)
-            )
-        if self.index is None:
-            index.load()
-        report = IndexReport(self.embedder.identity, len(store), len(index.entries))
-        for rid, resource in store.items():
-            entry = index.entries.get(rid)
-            if entry is None:
-                report.missing.append(rid)
-                continue
-            digest = text_hash(resource_text(resource, self.taxonomy))
-            if entry.content_hash != digest:
-                report.stale_text.append(rid)
-            elif _comparable(entry.metadata) != _comparable(metadata_for(resource, digest)):
-                report.stale_metadata.append(rid)
-        report.extra = sorted(set(index.entries) - set(store))
-        return report
+        """Compare store and index: missing, extra, stale text (re-embed), stale eligibility metadata.
+
+        Waits for queued Chroma writes first, so the report describes Chroma, the index of record: a
+        background write that failed counts as drift of the resources it was for."""
+        with self._lock:
+            if store is None:
+                store = {r["id"]: r for r in self.catalog.all()}
+            try:
+                index = self.index or VectorIndex(
+                    self.client, self.embedder.identity, self.embedder.dimension
+                )
+            except IndexMismatch as exc:
+                return IndexReport(
+                    self.embedder.identity, len(store), 0, missing=sorted(store), mismatch=str(exc)
+                )
+            if self.index is None:
+                index.load()
+            index.flush()
+            failed = index.unsynced()
+            report = IndexReport(self.embedder.identity, len(store), len(index.entries))
+            for rid, resource in store.items():
+                entry = index.entries.get(rid)
+                if entry is None:
+                    report.missing.append(rid)
+                    continue
+                digest = text_hash(resource_text(resource, self.taxonomy))
+                if entry.content_hash != digest or failed.get(rid) in ("upsert", "delete"):
+                    report.stale_text.append(rid)
+                elif failed.get(rid) == "metadata" or _comparable(entry.metadata) != _comparable(
+                    metadata_for(resource, digest)
+                ):
+                    report.stale_metadata.append(rid)
+            failed_deletes = {rid for rid, kind in failed.items() if kind == "delete"}
+            report.extra = sorted((set(index.entries) | failed_deletes) - set(store))
+            return report
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until Chroma holds every index write queued so far; False if ``timeout`` s passed first.
+        (Without the engine's lock: matching goes on meanwhile.)"""
+        index = self.index
+        return index.flush(timeout) if index is not None else True
 
     def _embed_and_store(self, ids: list[str], progress: Progress | None, batch: int = 32) -> None:
         assert self.index is not None
@@ -219,7 +239,10 @@ class MatchingEngine:
 
     def on_change(self, change: CatalogChange) -> None:
         """The catalog's change hook: re-embed changed texts, update eligibility metadata, and update the
-        derived BM25 documents and mask rows of just the resources that changed (no rebuild)."""
+        derived BM25 documents and mask rows of just the resources that changed (no rebuild).
+
+        Matching sees the change when this returns (mirror, BM25, masks); the Chroma writes go to the
+        background writer (``flush`` waits for them), so the edit does not wait for Chroma."""
         with self._lock:
             if self.index is None:
                 return
@@ -227,19 +250,20 @@ class MatchingEngine:
             removed = [rid for rid in change.removed if rid not in fresh]
             re_embed: list[str] = []
             meta_only: list[str] = []
-            try:
-                for rid, resource in fresh.items():
-                    digest = text_hash(resource_text(resource, self.taxonomy))
-                    entry = self.index.entries.get(rid)
-                    self.snapshot[rid] = resource
-                    (meta_only if entry and entry.content_hash == digest else re_embed).append(rid)
-                self._embed_and_store(re_embed, None)
-                self._store_metadata(meta_only)
-                for rid in removed:
-                    self.snapshot.pop(rid, None)
-                self.index.delete(removed)
-            finally:  # whatever reached the mirror, the derived structures follow it and the snapshot
-                self._refresh_derived(changed=list(fresh), removed=removed)
+            with self.index.writing_behind():
+                try:
+                    for rid, resource in fresh.items():
+                        digest = text_hash(resource_text(resource, self.taxonomy))
+                        entry = self.index.entries.get(rid)
+                        self.snapshot[rid] = resource
+                        (meta_only if entry and entry.content_hash == digest else re_embed).append(rid)
+                    self._embed_and_store(re_embed, None)
+                    self._store_metadata(meta_only)
+                    for rid in removed:
+                        self.snapshot.pop(rid, None)
+                    self.index.delete(removed)
+                finally:  # whatever reached the mirror, the derived structures follow it and the snapshot
+                    self._refresh_derived(changed=list(fresh), removed=removed)
 
     def _refresh_derived(self, changed: list[str] | None = None, removed: list[str] | None = None) -> None:
         """BM25 documents and mask columns: fully, or only for the ``changed`` and ``removed`` resources."""
@@ -274,7 +298,11 @@ class MatchingEngine:
         return frozenset(stem for stem in self._place_stems if stem in text)
 
     def close(self) -> None:
-        self.catalog.hub.listeners[:] = [fn for fn in self.catalog.hub.listeners if fn != self.on_change]
+        """Stop following the catalog and wait until Chroma holds every queued index write."""
+        with self._lock:
+            self.catalog.hub.listeners[:] = [fn for fn in self.catalog.hub.listeners if fn != self.on_change]
+            if self.index is not None:
+                self.index.close()
 
     # -- eligibility ---------------------------------------------------------------------------------
 

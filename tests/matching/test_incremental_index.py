@@ -14,14 +14,12 @@ import numpy as np
 import pytest
 
 from assistant.app.container import Container
-from assistant.catalog.events import CatalogChange
-from assistant.catalog.schemas import ResourceData
 from assistant.matching.engine import MatchingEngine
 from assistant.matching.lexical import LexicalIndex
 from assistant.matching.tokenize import tokens
 from assistant.matching.types import Person
 from assistant.taxonomy import get_taxonomy
-from tests.utils.factories import resource_payload
+from tests.utils.factories import add_resource, edit_resource, remove_resource
 
 YX, DY = "420222", "420281"
 PHRASES = [
@@ -109,24 +107,10 @@ def test_removed_slots_are_reused_and_score_nothing() -> None:
 
 
 def _add(container: Container, rid: str, **fields: object) -> None:
-    container.catalog.create(ResourceData.model_validate(resource_payload(rid, county=YX, **fields)))
+    add_resource(container, rid, county=YX, **fields)
 
 
-def _edit(container: Container, rid: str, **fields: object) -> None:
-    current = container.catalog.get(rid)
-    data = ResourceData.model_validate(
-        {k: v for k, v in current.items() if k not in ("last_modified", "version")} | fields
-    )
-    container.catalog.update(rid, data, current["version"])
-
-
-def _remove(container: Container, rid: str) -> None:
-    """A hard removal from the store (soft delete is a status change), announced through the hook."""
-    from assistant.catalog.models import Resource
-
-    with container.db.session() as session:
-        session.delete(session.get(Resource, rid))
-    container.catalog.hub.publish(CatalogChange(removed=(rid,), reason="test"))
+_edit, _remove = edit_resource, remove_resource
 
 
 def _derived(engine: MatchingEngine) -> dict[str, tuple[object, ...]]:

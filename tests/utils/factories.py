@@ -46,3 +46,31 @@ def resource_payload(rid: str = "test-meal-001", county: str = "420222", **overr
     }
     data.update(overrides)
     return data
+
+
+def add_resource(container: Container, rid: str, county: str = "420222", **fields: Any) -> None:
+    """Create a resource through the catalog service (the change hook reaches the index)."""
+    from assistant.catalog.schemas import ResourceData
+
+    container.catalog.create(ResourceData.model_validate(resource_payload(rid, county=county, **fields)))
+
+
+def edit_resource(container: Container, rid: str, **fields: Any) -> None:
+    """Update fields of a resource through the catalog service, at its current version."""
+    from assistant.catalog.schemas import ResourceData
+
+    current = container.catalog.get(rid)
+    data = ResourceData.model_validate(
+        {k: v for k, v in current.items() if k not in ("last_modified", "version")} | fields
+    )
+    container.catalog.update(rid, data, current["version"])
+
+
+def remove_resource(container: Container, rid: str) -> None:
+    """A hard removal from the store (soft delete is a status change), announced through the hook."""
+    from assistant.catalog.events import CatalogChange
+    from assistant.catalog.models import Resource
+
+    with container.db.session() as session:
+        session.delete(session.get(Resource, rid))
+    container.catalog.hub.publish(CatalogChange(removed=(rid,), reason="test"))
