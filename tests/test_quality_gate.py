@@ -22,9 +22,10 @@ pytestmark = pytest.mark.integration
 CASES = Path(__file__).resolve().parent.parent / "eval" / "cases.jsonl"
 CONFIG = "hybrid"
 # Just under or over the tuned dev figures. Dev grew to 965 cases on 2026-12-03 (session 3: five more writers who
-# never saw the rules, exemplars or cases); measured then: recall@5 0.922, absent-category FP 0.091.
-RECALL_AT_5_FLOOR = 0.89
-ABSENT_FP_CEILING = 0.10
+# never saw the rules, exemplars or cases); measured then: recall@5 0.922, absent-category FP 0.091. Session 4 added
+# two more blind writers (1,125 dev cases; their denials are harder): recall@5 0.933, absent-category FP 0.099.
+RECALL_AT_5_FLOOR = 0.90
+ABSENT_FP_CEILING = 0.11
 
 
 @pytest.fixture(scope="module")

@@ -490,11 +490,12 @@ class RuleNeedExtractor:
             return []
         extra: list[Cue] = []
         negated = {cue.category for cue in cues if cue.negated}  # denied anywhere in the sentence
+        negation_only = [_is_negation_only(clause.text, self.rules) for clause in clauses]
         pure_negation: list[bool] = []
         for i, (clause, row) in enumerate(zip(clauses, rows.clauses, strict=True)):
             following = clauses[i + 1].text if i + 1 < len(clauses) else ""
             pure_negation.append(
-                _is_negation_only(clause.text, self.rules)
+                negation_only[i]
                 or (
                     bool(following)
                     and _speaks_of_previous(following, self.rules)
@@ -517,7 +518,7 @@ class RuleNeedExtractor:
                 )
         for i, row in enumerate(rows.pairs):
             first, second = clauses[i], clauses[i + 1]
-            if _is_negation_only(first.text, self.rules) or _is_negation_only(second.text, self.rules):
+            if negation_only[i] or negation_only[i + 1]:
                 continue
             for j, code in enumerate(self.classifier.classes):
                 p = float(row[j])
