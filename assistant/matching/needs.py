@@ -45,8 +45,8 @@ ASK_RE = re.compile(r"希望|想|需要?|盼|能否|能不能|可否")
 NEGATED_REQUEST_RE = re.compile(
     r"(不|无|没有?|冇|暂不|别)(额外|其他|特别|什么)?(需要?|想要?|要求?|需求|用|必)|无需"
 )
+REFUSED_ASK_RE = re.compile(r"(不|没|冇|无|未)$")  # right before a cue that itself asks: "不需要人照顾"
 # An alternative or a wish, not a fact: "或者有人上门指导", "哪怕一周有一天有人帮着带", "要是有人送饭就好了".
-REFUSED_ASK_RE = re.compile(r"(不|没|冇|无|未)$")  # before a cue that itself asks ("需要人照顾")
 HYPOTHETICAL_RE = re.compile(r"或者|或是|哪怕|即使|就算|要是|如果|假如|最好|若能|若有")
 # A provision said not to hold ("邻居不是每回都有空", "并不是天天有人送"): a need, not a denial.
 UNRELIABLE_RE = re.compile(r"不是|并不|并非|未必|不一定|不总|不能保证|保证不了")
@@ -410,16 +410,15 @@ class RuleNeedExtractor:
         """Evidence from the structured groups (``group_needs``): a family carer needs relief even when the text
         only tells of the person cared for. Weighs as one cue; a denial in the text still wins, as for any
         inferred cue (``_needs_from_hits``). The need is told by the clause the classifier finds closest."""
-        people = [_applicant(request), *(_person(m) for m in members)]
-        for person in people:
+        implied: dict[str, tuple[str, str]] = {}  # category → (group, relation of its first holder)
+        for person in [_applicant(request), *(_person(m) for m in members)]:
             for group in person.groups:
                 for category in self.rules.group_needs.get(group, []):
-                    key = next((k for k in hits if k[0] == category), (category, person.relation))
-                    clause = self._closest_clause(category, found, probabilities)
-                    label = self.taxonomy.group_label(group)
-                    hits.setdefault(key, []).append(
-                        (clause, Cue(category, 0, 0, 1.0, f"身份：{label}", inferred=True))
-                    )
+                    implied.setdefault(category, (group, person.relation))
+        for category, (group, relation) in implied.items():
+            key = next((k for k in hits if k[0] == category), (category, relation))
+            cue = Cue(category, 0, 0, 1.0, f"身份：{self.taxonomy.group_label(group)}", inferred=True)
+            hits.setdefault(key, []).append((self._closest_clause(category, found, probabilities), cue))
 
     def _closest_clause(
         self,
@@ -491,20 +490,16 @@ class RuleNeedExtractor:
         extra: list[Cue] = []
         negated = {cue.category for cue in cues if cue.negated}  # denied anywhere in the sentence
         negation_only = [_is_negation_only(clause.text, self.rules) for clause in clauses]
-        pure_negation: list[bool] = []
         for i, (clause, row) in enumerate(zip(clauses, rows.clauses, strict=True)):
             following = clauses[i + 1].text if i + 1 < len(clauses) else ""
-            pure_negation.append(
-                negation_only[i]
-                or (
-                    bool(following)
-                    and _speaks_of_previous(following, self.rules)
-                    and not any(cue.clause == i + 1 for cue in cues)
-                )
+            pure_negation = negation_only[i] or (
+                bool(following)
+                and _speaks_of_previous(following, self.rules)
+                and not any(cue.clause == i + 1 for cue in cues)
             )
             for j, code in enumerate(self.classifier.classes):
                 p = float(row[j])
-                if code == NONE or p < self.classifier_floor or code in negated or pure_negation[i]:
+                if code == NONE or p < self.classifier_floor or code in negated or pure_negation:
                     continue
                 extra.append(
                     Cue(
@@ -514,6 +509,7 @@ class RuleNeedExtractor:
                         p * self.classifier_weight,
                         f"≈{clause.text}",
                         clause=i,
+                        inferred=True,
                     )
                 )
         for i, row in enumerate(rows.pairs):
@@ -534,10 +530,9 @@ class RuleNeedExtractor:
                         p * PAIR_WEIGHT,
                         f"≈{first.text}，{second.text}",
                         clause=i,
+                        inferred=True,
                     )
                 )
-        for cue in extra:
-            cue.inferred = True
         return extra
 
     def _needs_from_hits(
